@@ -1,0 +1,64 @@
+"""Atomic file writes: every step's output appears whole or not at all.
+
+A crash or Ctrl-C mid-write must never leave a half-written plan.json or PNG that a
+later step would trust, so each write goes to a temp file in the same directory,
+is fsynced, then renamed over the target (rename is atomic on POSIX).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_bytes(path: Path | str, data: bytes) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def dumps_json(obj: Any) -> str:
+    """The one JSON style the build directory uses: sorted keys, 2-space indent, UTF-8, final newline.
+
+    Sorted keys make files byte-identical across runs and Python versions.
+    """
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_json(path: Path | str, obj: Any) -> Path:
+    return write_text(path, dumps_json(obj))
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename itself must reach the disk, or a power cut can resurrect the old file.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

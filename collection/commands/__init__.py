@@ -1,0 +1,20 @@
+"""One module per CLI command.
+
+Each module defines NAME, HELP, EPILOG (examples), `add_arguments(parser)` and
+`run(args) -> int`. Top-level imports stay light (stdlib only): torch, web3 and
+friends are imported inside `run`, so `roboz-collection mint --help` starts fast.
+"""
+
+# Order shown in `roboz-collection --help`: the pipeline's order.
+COMMAND_MODULES = (
+    "init",
+    "validate",
+    "plan",
+    "build",
+    "render",
+    "metadata",
+    "preview",
+    "publish",
+    "mint",
+    "models",
+)

@@ -1,0 +1,215 @@
+"""plan.json: the frozen expansion of a manifest, read by every later step.
+
+This module is the boundary contract. It holds only typed data and the reader /
+writer; it imports nothing heavy so `generator`, `metadata` and `contracts` can use
+it. Paths inside a plan are relative to the build directory, which makes a build
+directory self-contained (the plan step copies the init image into `inputs/`).
+
+Layout (keys sorted on disk):
+
+    {
+      "format": "roboz-plan/1",
+      "manifest_sha256": "<sha256 of the manifest bytes>",
+      "collection": {name, symbol, description, external_url, image, name_template,
+                     seed, start_id, supply, shuffle, royalties: {receiver, bps}},
+      "render": {<RenderSettings.to_dict()>},          # defaults for every token
+      "inputs": {"inputs/jax.png": "<sha256>", ...},    # files copied into the build dir
+      "tokens": [{id, name, special, traits: {category: value}, prompt, seed, render: {overrides}}]
+    }
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+PLAN_FORMAT = "roboz-plan/1"
+PLAN_FILE = "plan.json"
+
+
+@dataclass(frozen=True)
+class Royalties:
+    receiver: str
+    bps: int
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    symbol: str
+    description: str
+    external_url: str | None
+    image: str | None            # build-relative path of the collection image, if the manifest gave one
+    name_template: str           # e.g. "Rusty Roboz #{id}"
+    seed: int
+    start_id: int
+    supply: int                  # number of tokens actually planned, specials included
+    shuffle: bool
+    royalties: Royalties | None
+
+
+@dataclass(frozen=True)
+class PlannedToken:
+    id: int
+    name: str
+    special: str | None          # the special's name for a 1/1, else None
+    traits: dict[str, str]       # category -> display value, in manifest category order
+    prompt: str                  # full "text:weight:stop | ..." prompt
+    seed: int                    # 32-bit, derived by hashing (not Python's random state)
+    render: dict[str, Any] = field(default_factory=dict)  # overrides of Plan.render for this token
+
+
+@dataclass(frozen=True)
+class Plan:
+    manifest_sha256: str
+    collection: CollectionInfo
+    render: dict[str, Any]
+    inputs: dict[str, str]
+    tokens: tuple[PlannedToken, ...]
+
+    def render_settings(self, token: PlannedToken):
+        """The full RenderSettings for one token (imports the generator's dataclass lazily)."""
+        from generator.settings import RenderSettings
+
+        return RenderSettings.from_dict({**self.render, **token.render})
+
+    def token(self, token_id: int) -> PlannedToken:
+        i = token_id - self.collection.start_id
+        if 0 <= i < len(self.tokens) and self.tokens[i].id == token_id:
+            return self.tokens[i]
+        for t in self.tokens:
+            if t.id == token_id:
+                return t
+        raise KeyError(token_id)
+
+    @property
+    def categories(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in self.tokens:
+            for c in t.traits:
+                seen.setdefault(c, None)
+        return list(seen)
+
+
+class PlanError(Exception):
+    pass
+
+
+def plan_path(build_dir: Path | str) -> Path:
+    return Path(build_dir) / PLAN_FILE
+
+
+def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            b = fh.read(chunk)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+def load_plan(build_dir: Path | str) -> Plan:
+    path = plan_path(build_dir)
+    if not path.exists():
+        raise PlanError(f"{path} not found: run `roboz-collection plan MANIFEST` (or `build`) first")
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as e:
+        raise PlanError(f"{path} is not valid JSON ({e}); re-run `roboz-collection plan`") from None
+    if raw.get("format") != PLAN_FORMAT:
+        raise PlanError(f"{path}: unknown plan format {raw.get('format')!r}, expected {PLAN_FORMAT!r}")
+    return plan_from_dict(raw)
+
+
+def plan_from_dict(raw: dict[str, Any]) -> Plan:
+    c = raw["collection"]
+    roy = c.get("royalties")
+    info = CollectionInfo(
+        name=c["name"],
+        symbol=c["symbol"],
+        description=c.get("description", ""),
+        external_url=c.get("external_url"),
+        image=c.get("image"),
+        name_template=c["name_template"],
+        seed=c["seed"],
+        start_id=c["start_id"],
+        supply=c["supply"],
+        shuffle=c["shuffle"],
+        royalties=Royalties(roy["receiver"], roy["bps"]) if roy else None,
+    )
+    tokens = tuple(
+        PlannedToken(
+            id=t["id"],
+            name=t["name"],
+            special=t.get("special"),
+            traits=dict(t["traits"]),
+            prompt=t["prompt"],
+            seed=t["seed"],
+            render=dict(t.get("render") or {}),
+        )
+        for t in raw["tokens"]
+    )
+    return Plan(
+        manifest_sha256=raw["manifest_sha256"],
+        collection=info,
+        render=dict(raw["render"]),
+        inputs=dict(raw.get("inputs") or {}),
+        tokens=tokens,
+    )
+
+
+def token_to_dict(t: PlannedToken) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "special": t.special,
+        "traits": t.traits,
+        "prompt": t.prompt,
+        "seed": t.seed,
+        "render": t.render,
+    }
+
+
+def collection_to_dict(c: CollectionInfo) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "symbol": c.symbol,
+        "description": c.description,
+        "external_url": c.external_url,
+        "image": c.image,
+        "name_template": c.name_template,
+        "seed": c.seed,
+        "start_id": c.start_id,
+        "supply": c.supply,
+        "shuffle": c.shuffle,
+        "royalties": {"receiver": c.royalties.receiver, "bps": c.royalties.bps} if c.royalties else None,
+    }
+
+
+def iter_plan_json(header: dict[str, Any], tokens: Iterable[PlannedToken]) -> Iterator[str]:
+    """Stream plan.json in chunks, so a 1,000,000-token plan never exists as one string.
+
+    Output is byte-identical to `json.dumps(whole, indent=2, sort_keys=True)` + newline,
+    the style of `collection.atomicio.dumps_json`.
+    """
+    head = dict(header)
+    head["format"] = PLAN_FORMAT
+    head["tokens"] = "\0TOKENS\0"
+    text = json.dumps(head, indent=2, sort_keys=True, ensure_ascii=False)
+    before, after = text.split('"\\u0000TOKENS\\u0000"')
+    yield before
+    first = True
+    wrote_any = False
+    for t in tokens:
+        body = json.dumps(token_to_dict(t), indent=2, sort_keys=True, ensure_ascii=False)
+        body = "\n".join("    " + line for line in body.split("\n"))
+        yield ("[\n" if first else ",\n") + body
+        first = False
+        wrote_any = True
+    yield "\n  ]" if wrote_any else "[]"
+    yield after + "\n"

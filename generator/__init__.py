@@ -1,0 +1,1 @@
+"""VQGAN+CLIP rendering. Never imports `metadata` or `contracts`."""

@@ -1,0 +1,93 @@
+"""Render settings: the one description of how a token is painted.
+
+The manifest's `render:` block, a special's `render:` overrides and plan.json's
+`render` entries all validate against this dataclass, so the generator and the
+manifest cannot drift apart. `__pydantic_config__` makes pydantic reject unknown
+keys when the manifest validates it; the generator itself never needs pydantic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+Optimiser = Literal["adam", "adamw", "adagrad", "adamax", "rmsprop"]
+Augment = Literal["flip", "affine", "perspective", "jitter", "sharpness", "noise", "erasing", "resized_crop"]
+Precision = Literal["fp32", "bf16", "fp16"]
+
+DEFAULT_MODELS = "vqgan_imagenet_f16_16384+ViT-B/32"
+BUNDLED_INIT = "jax"  # the stand-in sketch shipped in collection/assets/jax.png
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    __pydantic_config__ = {"extra": "forbid"}
+
+    every: Annotated[int, Field(gt=0)] = 10
+    fps: Annotated[int, Field(gt=0, le=120)] = 24
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    __pydantic_config__ = {"extra": "forbid"}
+
+    # "<vqgan>+<clip>" from the model registry, or "tiny" for the random-weight test pair.
+    models: str = DEFAULT_MODELS
+    # In a manifest: a path relative to the manifest's folder, "jax" for the bundled
+    # sketch, or null to start from random codebook entries. In plan.json: a path
+    # relative to the build directory (plan copies inputs into build/inputs/).
+    init_image: str | None = BUNDLED_INIT
+    init_weight: Annotated[float, Field(ge=0)] = 0.0
+    size: tuple[Annotated[int, Field(ge=16, le=4096)], Annotated[int, Field(ge=16, le=4096)]] = (384, 384)  # width, height
+    iterations: Annotated[int, Field(gt=0, le=1_000_000)] = 500
+    snapshots: tuple[Annotated[int, Field(gt=0)], ...] = ()
+    step_size: Annotated[float, Field(gt=0)] = 0.1
+    cutn: Annotated[int, Field(gt=0, le=512)] = 32
+    cut_pow: Annotated[float, Field(gt=0)] = 1.0
+    optimiser: Optimiser = "adam"
+    augments: tuple[Augment, ...] = ("flip", "affine", "perspective", "jitter")
+    # "path:weight:stop" (path relative like init_image) and "seed:weight".
+    image_prompts: tuple[str, ...] = ()
+    noise_prompts: tuple[str, ...] = ()
+    video: VideoSettings | None = None
+    batch_size: Annotated[int, Field(gt=0, le=256)] = 1
+    checkpoint_every: Annotated[int, Field(gt=0)] = 50
+    precision: Precision = "fp32"
+
+    def __post_init__(self) -> None:
+        late = [s for s in self.snapshots if s > self.iterations]
+        if late:
+            raise ValueError(f"snapshots {late} come after the last iteration ({self.iterations})")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["size"] = list(self.size)
+        for k in ("snapshots", "augments", "image_prompts", "noise_prompts"):
+            d[k] = list(d[k])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RenderSettings":
+        """Rebuild from plan.json (already validated when the plan was made)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown render settings: {sorted(unknown)}")
+        d = dict(d)
+        if "size" in d:
+            d["size"] = tuple(d["size"])
+        for k in ("snapshots", "augments", "image_prompts", "noise_prompts"):
+            if k in d:
+                d[k] = tuple(d[k])
+        if isinstance(d.get("video"), dict):
+            d["video"] = VideoSettings(**d["video"])
+        return cls(**d)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "RenderSettings":
+        merged = {**self.to_dict(), **overrides}
+        return RenderSettings.from_dict(merged)
+
+
+RENDER_FIELDS = tuple(f.name for f in fields(RenderSettings))
