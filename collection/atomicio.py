@@ -7,35 +7,50 @@ is fsynced, then renamed over the target (rename is atomic on POSIX).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Iterable, Iterator
 
 
-def write_bytes(path: Path | str, data: bytes) -> Path:
+@contextlib.contextmanager
+def atomic_open(path: Path | str, mode: str = "wb") -> Iterator[IO]:
+    """Open a temp file beside `path`; on clean exit it replaces `path`, on error it vanishes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     _fsync_dir(path.parent)
-    return path
+
+
+def write_bytes(path: Path | str, data: bytes) -> Path:
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
 
 
 def write_text(path: Path | str, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
+
+
+def write_chunks(path: Path | str, chunks: Iterable[str]) -> Path:
+    """Stream text to a file atomically, for outputs too large to hold as one string."""
+    with atomic_open(path, "w") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+    return Path(path)
 
 
 def dumps_json(obj: Any) -> str:
