@@ -1,0 +1,346 @@
+"""The z+quantize optimisation loop, batched over tokens.
+
+One iteration, for a batch of tokens that share size and settings:
+
+    z_q  = vector_quantize(z)                      straight-through to z
+    img  = clamp_with_grad(decode(z_q)/2 + 1/2)    in [0, 1]
+    for each token: cutouts -> augments -> CLIP image embeddings
+    loss = sum over prompts of |w| * mean(sign(w) * spherical_dist^2)  (+ init-weight MSE)
+    step each token's own optimiser; clamp z into the codebook's range
+
+Tokens in a batch share only the forward passes. Each has its own z, optimiser, prompt
+embeddings and random generators, and its loss is a separate scalar, so its gradients
+(and therefore its image) are the same whatever else is in the batch, up to the float
+rounding of batched matmuls. The Renderer writes no files: it reports images, checkpoints
+and progress through callbacks, so a remote worker can run it and hand back data.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from generator.cutouts import TokenRng, build_augments, make_cutouts, random_crops, normalize
+from generator.losses import init_loss, prompt_loss
+from generator.models import Models
+from generator.ops import clamp_with_grad, vector_quantize
+from generator.prompts import parse_noise_prompt, split_prompts
+from generator.settings import RenderSettings
+
+CHECKPOINT_FORMAT = "roboz-ckpt/1"
+OPTIMISERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "adagrad": torch.optim.Adagrad,
+    "adamax": torch.optim.Adamax,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+
+# ---- data in and out ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImagePrompt:
+    image: Image.Image
+    weight: float = 1.0
+    stop: float = float("-inf")
+
+
+@dataclass
+class TokenJob:
+    """One token to paint. Images are already loaded, so the job is plain data a worker can receive."""
+
+    id: int
+    prompt: str
+    seed: int
+    settings: RenderSettings
+    init_image: Image.Image | None = None
+    image_prompts: tuple[ImagePrompt, ...] = ()
+    checkpoint: dict[str, Any] | None = None  # from an earlier, interrupted run
+
+
+@dataclass
+class TokenResult:
+    id: int
+    image: Image.Image
+    final_loss: float
+    iterations: int
+    seconds: float
+    device: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    token_ids: tuple[int, ...]
+    iteration: int  # optimiser steps done
+    total: int
+    losses: tuple[float, ...]
+
+
+@dataclass
+class Callbacks:
+    on_progress: Callable[[Progress], None] = lambda p: None
+    on_checkpoint: Callable[[int, dict[str, Any]], None] = lambda token_id, ckpt: None
+    # kind is "snapshot" (settings.snapshots) or "frame" (every video.every iterations)
+    on_image: Callable[[int, str, int, Image.Image], None] = lambda token_id, kind, it, img: None
+    on_result: Callable[[TokenResult], None] = lambda r: None
+    should_stop: Callable[[], bool] = lambda: False
+
+
+class Interrupted(Exception):
+    """Raised after a stop request, once every token of the running batch was checkpointed."""
+
+
+# ---- small pure helpers -------------------------------------------------------------------
+
+def latent_size(size: tuple[int, int], factor: int) -> tuple[int, int]:
+    """(width, height) in latent cells: the render size rounded down to the model's factor (at least 1 cell)."""
+    return max(1, size[0] // factor), max(1, size[1] // factor)
+
+
+def batch_key(job: TokenJob) -> tuple:
+    """Tokens may share a batch when everything but their prompts, seeds and init images agree."""
+    d = job.settings.to_dict()
+    for k in ("init_image", "image_prompts", "noise_prompts", "init_weight", "batch_size"):
+        d.pop(k)
+    start = int(job.checkpoint["iteration"]) if job.checkpoint else 0
+    return (repr(sorted(d.items())), start)
+
+
+def make_batches(jobs: Sequence[TokenJob]) -> list[list[TokenJob]]:
+    """Group compatible jobs, in order, into batches of at most settings.batch_size."""
+    groups: dict[tuple, list[TokenJob]] = {}
+    for j in jobs:
+        groups.setdefault(batch_key(j), []).append(j)
+    out = []
+    for g in groups.values():
+        n = g[0].settings.batch_size
+        out.extend(g[i : i + n] for i in range(0, len(g), n))
+    return out
+
+
+def to_tensor(img: Image.Image, size: tuple[int, int], device: torch.device) -> Tensor:
+    """PIL -> (1,3,H,W) in [0,1], resized (Lanczos) to `size` = (width, height)."""
+    img = img.convert("RGB").resize(size, Image.LANCZOS)
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1)[None].to(device)
+
+
+def to_pil(x: Tensor) -> Image.Image:
+    """(3,H,W) in [0,1] -> 8-bit RGB PIL image."""
+    arr = x.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(arr)
+
+
+def make_optimiser(name: str, params: list[Tensor], lr: float) -> torch.optim.Optimizer:
+    return OPTIMISERS[name](params, lr=lr)
+
+
+# ---- per-token state ----------------------------------------------------------------------
+
+@dataclass
+class TokenState:
+    job: TokenJob
+    z: Tensor               # (1, C, h, w) leaf being optimised
+    z_init: Tensor | None   # latent of the init image, for the init-weight term
+    targets: list[tuple[Tensor, float, float]]  # (embeddings (K,D), weight, stop)
+    opt: torch.optim.Optimizer
+    rng: TokenRng
+    iteration: int = 0
+    last_loss: float = float("nan")
+    started: float = field(default_factory=time.perf_counter)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "id": self.job.id,
+            "iteration": self.iteration,
+            "z": self.z.detach().cpu().clone(),
+            "optimiser": _to_cpu(self.opt.state_dict()),
+            "rng": {k: v.clone() for k, v in self.rng.state().items()},
+            "loss": self.last_loss,
+        }
+
+
+def _to_cpu(obj):
+    if isinstance(obj, Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    return obj
+
+
+class Renderer:
+    """`Renderer(models).render(jobs, callbacks) -> [TokenResult]`: paints tokens, writes nothing."""
+
+    def __init__(self, models: Models):
+        self.m = models
+        self.device = models.device
+        self._z_min = models.codebook.min(0).values[None, :, None, None]
+        self._z_max = models.codebook.max(0).values[None, :, None, None]
+
+    # -- setup --
+
+    def _autocast(self, settings: RenderSettings):
+        if settings.precision == "fp32":
+            return torch.autocast(self.device.type, enabled=False)
+        dtype = torch.bfloat16 if settings.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    @torch.no_grad()
+    def encode_text(self, text: str) -> Tensor:
+        import clip
+
+        return self.m.clip.encode_text(clip.tokenize([text], truncate=True).to(self.device)).float()
+
+    @torch.no_grad()
+    def encode_image_prompt(self, p: ImagePrompt, s: RenderSettings, seed: int) -> Tensor:
+        """CLIP embeddings of `cutn` plain crops of an image prompt (own generator: setup never consumes the loop's RNG)."""
+        w, h = s.size
+        x = to_tensor(p.image, (w, h), self.device)
+        g = torch.Generator().manual_seed(seed ^ 0x5EED)
+        crops = random_crops(x, self.m.cut_size, s.cutn, s.cut_pow, g)
+        return self.m.clip.encode_image(normalize(crops)).float()
+
+    @torch.no_grad()
+    def initial_z(self, job: TokenJob, rng: TokenRng) -> tuple[Tensor, Tensor | None]:
+        f = self.m.factor
+        tw, th = latent_size(job.settings.size, f)
+        if job.init_image is not None:
+            x = to_tensor(job.init_image, (tw * f, th * f), self.device)
+            z, *_ = self.m.vqgan.encode(x * 2 - 1)
+            return z, z.clone()
+        cb = self.m.codebook
+        idx = torch.randint(cb.shape[0], (th * tw,), generator=rng.cpu).to(self.device)
+        z = cb[idx].view(1, th, tw, cb.shape[1]).permute(0, 3, 1, 2)
+        return z.contiguous(), None
+
+    def setup(self, job: TokenJob) -> TokenState:
+        s = job.settings
+        rng = TokenRng.from_seed(job.seed, self.device)
+        z, z_init = self.initial_z(job, rng)
+        targets = [(self.encode_text(p.text), p.weight, p.stop) for p in split_prompts(job.prompt)]
+        targets += [(self.encode_image_prompt(p, s, job.seed), p.weight, p.stop) for p in job.image_prompts]
+        dim = targets[0][0].shape[-1] if targets else self.m.clip.text_projection.shape[1]
+        for item in s.noise_prompts:
+            nseed, weight = parse_noise_prompt(item)
+            emb = torch.empty(1, dim).normal_(generator=torch.Generator().manual_seed(nseed)).to(self.device)
+            targets.append((emb, weight, float("-inf")))
+        z = z.detach().clone().requires_grad_(True)
+        opt = make_optimiser(s.optimiser, [z], s.step_size)
+        st = TokenState(job, z, z_init, targets, opt, rng)
+        if job.checkpoint:
+            ck = job.checkpoint
+            if tuple(ck["z"].shape) != tuple(z.shape):
+                raise ValueError(f"checkpoint of token {job.id} has z of shape {tuple(ck['z'].shape)}, expected {tuple(z.shape)}")
+            with torch.no_grad():
+                z.copy_(ck["z"].to(self.device))
+            opt.load_state_dict(ck["optimiser"])
+            rng.load_state(ck["rng"])
+            st.iteration = int(ck["iteration"])
+            st.last_loss = float(ck.get("loss", float("nan")))
+        return st
+
+    # -- the loop --
+
+    def decode(self, z: Tensor, s: RenderSettings) -> Tensor:
+        """Latents -> images in [0,1], quantised on the way (gradients straight through to z).
+
+        The nearest-code search stays fp32 even under autocast: bf16 distances pick other codes.
+        """
+        z_q = vector_quantize(z, self.m.codebook)
+        with self._autocast(s):
+            x = self.m.vqgan.decode(z_q)
+        return clamp_with_grad(x.float().add(1).div(2), 0, 1)
+
+    def losses(self, states: list[TokenState], images: Tensor) -> Tensor:
+        """One loss per token (B,), each depending only on that token's image, z and targets."""
+        s = states[0].job.settings
+        augs = self._augments(s)
+        noise = "noise" in s.augments
+        cuts = [make_cutouts(images[i : i + 1], cut_size=self.m.cut_size, cutn=s.cutn, cut_pow=s.cut_pow,
+                             augments=augs, noise=noise, rng=st.rng) for i, st in enumerate(states)]
+        with self._autocast(s):
+            embeds = self.m.clip.encode_image(torch.cat(cuts)).float()
+        out = []
+        for i, st in enumerate(states):
+            e = embeds[i * s.cutn : (i + 1) * s.cutn]
+            loss = sum((prompt_loss(e, t, w, stop) for t, w, stop in st.targets), e.new_zeros(()))
+            if st.z_init is not None and st.job.settings.init_weight:
+                loss = loss + init_loss(st.z, st.z_init, st.job.settings.init_weight)
+            out.append(loss)
+        return torch.stack(out)
+
+    def _augments(self, s: RenderSettings):
+        key = (tuple(s.augments), self.m.cut_size)
+        if getattr(self, "_aug_key", None) != key:
+            self._aug_key, self._aug = key, build_augments(s.augments, self.m.cut_size).to(self.device)
+        return self._aug
+
+    def _emit_images(self, states: list[TokenState], images: Tensor, cb: Callbacks) -> None:
+        s = states[0].job.settings
+        it = states[0].iteration
+        kinds = []
+        if it in s.snapshots:
+            kinds.append("snapshot")
+        if s.video and (it % s.video.every == 0 or it == s.iterations):
+            kinds.append("frame")
+        for kind in kinds:
+            for i, st in enumerate(states):
+                cb.on_image(st.job.id, kind, it, to_pil(images[i]))
+
+    def render_batch(self, jobs: Sequence[TokenJob], cb: Callbacks) -> list[TokenResult]:
+        s = jobs[0].settings
+        states = [self.setup(j) for j in jobs]
+        ids = tuple(j.id for j in jobs)
+        t0 = time.perf_counter()
+        while True:
+            it = states[0].iteration
+            done = it >= s.iterations
+            if done:
+                with torch.no_grad():
+                    images = self.decode(torch.cat([st.z for st in states]), s)
+                self._emit_images(states, images, cb)
+                break
+            if cb.should_stop():
+                for st in states:
+                    cb.on_checkpoint(st.job.id, st.checkpoint())
+                raise Interrupted(f"stopped at iteration {it}")
+            for st in states:
+                st.opt.zero_grad(set_to_none=True)
+            images = self.decode(torch.cat([st.z for st in states]), s)
+            self._emit_images(states, images.detach(), cb)
+            losses = self.losses(states, images)
+            losses.sum().backward()  # sum of independent terms: each z gets only its own gradient
+            with torch.no_grad():
+                for i, st in enumerate(states):
+                    st.opt.step()
+                    st.z.copy_(st.z.maximum(self._z_min).minimum(self._z_max))
+                    st.iteration += 1
+                    st.last_loss = float(losses[i])
+            cb.on_progress(Progress(ids, states[0].iteration, s.iterations, tuple(st.last_loss for st in states)))
+            if states[0].iteration % s.checkpoint_every == 0 and states[0].iteration < s.iterations:
+                for st in states:
+                    cb.on_checkpoint(st.job.id, st.checkpoint())
+        seconds = time.perf_counter() - t0
+        results = [TokenResult(st.job.id, to_pil(images[i]), st.last_loss, st.iteration, seconds / len(states), str(self.device))
+                   for i, st in enumerate(states)]
+        for r in results:
+            cb.on_result(r)
+        return results
+
+    def render(self, jobs: Iterable[TokenJob], callbacks: Callbacks | None = None) -> list[TokenResult]:
+        cb = callbacks or Callbacks()
+        out: list[TokenResult] = []
+        for batch in make_batches(list(jobs)):
+            out.extend(self.render_batch(batch, cb))
+        return out

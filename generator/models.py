@@ -1,0 +1,141 @@
+"""Loading a VQGAN (yaml config + Lightning checkpoint) and a CLIP (state dict) into one `Models`.
+
+The tiny test pair goes through exactly these functions; only where the files come from differs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from generator.registry import ModelChoice, parse_models
+
+# Import-time noise from the 2021 stack (pkg_resources in clip, Lightning 1.9 deprecations in taming).
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+warnings.filterwarnings("ignore", message=".*rank_zero_only.*")
+
+DUMMY_LOSS = {"target": "taming.modules.losses.vqperceptual.DummyLoss"}
+
+
+@dataclass
+class Models:
+    """Everything the loop needs from the two networks, on one device."""
+
+    name: str
+    tiny: bool
+    vqgan: nn.Module
+    clip: nn.Module
+    device: torch.device
+
+    @property
+    def factor(self) -> int:
+        """Pixels per latent cell: 2**(len(ch_mult)-1), read from the decoder, not assumed to be 16."""
+        return 2 ** (self.vqgan.decoder.num_resolutions - 1)
+
+    @property
+    def codebook(self) -> Tensor:
+        q = self.vqgan.quantize
+        return q.embed.weight if hasattr(q, "embed") else q.embedding.weight
+
+    @property
+    def cut_size(self) -> int:
+        return self.clip.visual.input_resolution
+
+
+def vqgan_from_config(config) -> nn.Module:
+    """Build the (untrained) VQGAN a yaml config describes, with the training loss swapped for DummyLoss.
+
+    The published configs name VQLPIPSWithDiscriminator, whose constructor downloads VGG16
+    weights into a CWD-relative folder; rendering never needs a loss.
+    """
+    from omegaconf import OmegaConf
+    from taming.models import vqgan as taming_vqgan
+
+    config = OmegaConf.create(OmegaConf.to_container(config, resolve=True))
+    params = config.model.params
+    params.lossconfig = OmegaConf.create(DUMMY_LOSS)
+    params.pop("ckpt_path", None)
+    target = config.model.target.rsplit(".", 1)[-1]
+    cls = {"VQModel": taming_vqgan.VQModel, "GumbelVQ": taming_vqgan.GumbelVQ}.get(target)
+    if cls is None:
+        raise ValueError(f"unsupported VQGAN class {config.model.target!r}")
+    with contextlib.redirect_stdout(io.StringIO()):  # taming prints "Working with z of shape ..."
+        return cls(**params)
+
+
+def load_vqgan_state(ckpt_path: Path) -> dict[str, Tensor]:
+    """state_dict from a .ckpt (Lightning pickle) or .safetensors. Caller must have verified the hash."""
+    if ckpt_path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(ckpt_path))
+    # weights_only=False: Lightning checkpoints pickle callback objects. Safe only because
+    # weights.require_files / tiny.ensure_tiny checked this file's sha256 first.
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    return ckpt["state_dict"] if "state_dict" in ckpt else ckpt
+
+
+def load_vqgan(config_path: Path, ckpt_path: Path) -> nn.Module:
+    from omegaconf import OmegaConf
+
+    model = vqgan_from_config(OmegaConf.load(config_path))
+    sd = {k: v for k, v in load_vqgan_state(ckpt_path).items() if not k.startswith("loss.")}
+    missing, _unexpected = model.load_state_dict(sd, strict=False)
+    missing = [k for k in missing if not k.startswith("loss.")]
+    if missing:
+        raise ValueError(f"{ckpt_path} does not fit its config: missing {missing[:5]}")
+    del model.loss
+    return model.eval().requires_grad_(False)
+
+
+def load_clip(path: Path) -> nn.Module:
+    """CLIP from a plain state dict or OpenAI's TorchScript archive. Caller verified the hash."""
+    from clip.model import build_model
+
+    try:  # a plain state dict (the tiny model, or a converted file)
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # OpenAI's files are TorchScript archives
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sd = torch.jit.load(str(path), map_location="cpu").state_dict()
+    # build_model converts to fp16; the loop runs fp32 and uses autocast where asked.
+    return build_model(sd).float().eval().requires_grad_(False)
+
+
+def load_models(models: str | None, device: torch.device | str = "cpu", models_dir: Path | None = None) -> Models:
+    """Resolve a models string to verified files and load both networks onto `device`."""
+    from generator import weights
+
+    choice: ModelChoice = parse_models(models)
+    device = torch.device(device)
+    if choice.tiny:
+        from generator.tiny import ensure_tiny
+
+        config, ckpt, clip_path = ensure_tiny(weights.models_root(models_dir))
+    else:
+        config, ckpt, clip_path = weights.require_files(choice, models_dir)
+        st = ckpt.with_suffix(".safetensors")
+        if st.exists():  # converted once by `models fetch --safetensors`: no pickle at all
+            ckpt = weights.verified_path(weights.models_root(models_dir), str(st.relative_to(weights.models_root(models_dir))),
+                                         f"vqgan/{choice.vqgan}.sha256.json", choice.vqgan)
+    vq = load_vqgan(config, ckpt).to(device)
+    cl = load_clip(clip_path).to(device)
+    return Models(str(choice), choice.tiny, vq, cl, device)
+
+
+def convert_to_safetensors(config_path: Path, ckpt_path: Path) -> Path:
+    """Write the verified checkpoint's state_dict as .safetensors beside it (later loads skip pickle)."""
+    from safetensors.torch import save_file
+
+    sd = {k: v.contiguous() for k, v in load_vqgan_state(ckpt_path).items() if not k.startswith("loss.")}
+    out = ckpt_path.with_suffix(".safetensors")
+    tmp = out.with_name(out.name + ".tmp")
+    save_file(sd, str(tmp))
+    tmp.replace(out)
+    return out
