@@ -1,0 +1,64 @@
+"""`roboz-collection build MANIFEST`: plan, render, metadata and preview in one go (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+NAME = "build"
+HELP = "plan -> render -> metadata -> preview; re-run to resume after a crash or Ctrl-C"
+EPILOG = """\
+examples:
+  roboz-collection build manifest.yaml                    # real weights (see `models fetch`)
+  roboz-collection build manifest.yaml --models tiny      # random-weight test models, no download
+  roboz-collection build manifest.yaml --device cuda --executor ray --ray-address auto
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from collection.commands.plan import add_plan_options
+
+    p.add_argument("manifest", type=Path)
+    add_plan_options(p)
+    p.add_argument("--models", default=None, help="override render.models, e.g. `tiny`")
+    p.add_argument("--models-dir", type=Path, default=None, help="folder of weights copied by hand")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda when present)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (auto, ray://HOST:10001)")
+    p.add_argument("--no-progress", action="store_true", help="plain log lines instead of the live display")
+    p.add_argument("--no-preview", action="store_true", help="skip contact sheets and gallery")
+
+
+def run(args: argparse.Namespace) -> int:
+    from collection.commands.plan import plan_and_report
+
+    t0 = time.monotonic()
+    _m, summary = plan_and_report(args.manifest, args.out, force=args.force)
+    build_dir = summary.build_dir
+    run_after_plan(build_dir, args)
+    print(f"build finished in {time.monotonic() - t0:.0f} s: {build_dir}")
+    return 0
+
+
+def run_after_plan(build_dir: Path, args: argparse.Namespace) -> None:
+    from collection.render_step import render_build
+
+    report = render_build(
+        build_dir,
+        models=args.models,
+        device=args.device,
+        models_dir=args.models_dir,
+        progress=not args.no_progress,
+        executor=args.executor,
+        ray_address=args.ray_address,
+    )
+    print(f"render: {report}")
+
+    from metadata.build import write_metadata
+
+    print(f"metadata: {write_metadata(build_dir)}")
+    if not args.no_preview:
+        from collection.preview import make_preview
+
+        print(f"preview: {make_preview(build_dir)}")

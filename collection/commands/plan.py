@@ -1,0 +1,70 @@
+"""`roboz-collection plan MANIFEST`: expand the manifest into build/plan.json and summarise it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "plan"
+HELP = "expand the manifest into plan.json: tokens, traits, prompts, seeds (deterministic)"
+EPILOG = """\
+examples:
+  roboz-collection plan manifest.yaml                # writes build/plan.json beside the manifest
+  roboz-collection plan manifest.yaml --out /tmp/b   # elsewhere
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("manifest", type=Path)
+    add_plan_options(p)
+
+
+def add_plan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=None, help="build directory (default: build/ beside the manifest)")
+    p.add_argument("--force", action="store_true", help="replace a plan.json that differs even if tokens were rendered from it")
+
+
+def run(args: argparse.Namespace) -> int:
+    plan_and_report(args.manifest, args.out, force=args.force)
+    return 0
+
+
+def plan_and_report(manifest: Path, out: Path | None, *, force: bool = False, quiet: bool = False):
+    from collection.manifest import load_manifest
+    from collection.plan_step import default_build_dir, make_plan
+
+    m = load_manifest(manifest)
+    build_dir = out or default_build_dir(manifest)
+    summary = make_plan(m, build_dir, force=force)
+    if not quiet:
+        print_summary(m, summary)
+    return m, summary
+
+
+def print_summary(m, summary) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    state = "written" if summary.changed else "unchanged"
+    con.print(
+        f"[bold]{m.collection.name}[/]: {summary.tokens:,} tokens "
+        f"({summary.tokens - summary.specials:,} from traits, {summary.specials} specials) "
+        f"out of {summary.allowed:,} allowed combinations; plan.json {state} in {summary.build_dir}"
+    )
+    generated = summary.tokens - summary.specials
+    if not generated:
+        return
+    table = Table(title="trait values: planned vs expected share", show_lines=False)
+    for col in ("category", "value", "tokens", "share", "expected"):
+        table.add_column(col, justify="right" if col in ("tokens", "share", "expected") else "left")
+    for cat in m.categories:
+        total_w = sum(v.weight for v in cat.values)
+        for v in cat.values:
+            n = summary.counts[cat.name][v.name]
+            table.add_row(cat.name, v.name, f"{n:,}", f"{n / generated:.1%}", f"{v.weight / total_w:.1%}")
+        table.add_section()
+    if sum(len(c.values) for c in m.categories) <= 200:
+        con.print(table)
+    else:
+        con.print(f"({sum(len(c.values) for c in m.categories)} trait values: table omitted)")

@@ -1,0 +1,548 @@
+"""The manifest: schema, validation, and errors that name the field and the line.
+
+`load_manifest(path)` returns a validated, normalised `Manifest` or raises
+`ManifestError` carrying every problem at once, each as
+"traits.colour.Red: weight must be > 0, got -1 (manifest.yaml:14)".
+Pydantic checks the plain structured blocks (collection, render, specials); the
+trait table, template and exclusions are checked by hand because their messages
+matter more than their types.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import re
+from dataclasses import dataclass, fields as dc_fields
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from collection.errors import UserError
+from collection.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
+from generator.settings import BUNDLED_INIT, RENDER_FIELDS, RenderSettings, VideoSettings
+
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+
+
+# ---------------------------------------------------------------- schema (pydantic)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RoyaltiesSpec(_Strict):
+    receiver: str = Field(pattern=ADDRESS)
+    bps: int = Field(ge=0, le=10_000)
+
+
+class CollectionSpec(_Strict):
+    name: str = Field(min_length=1)
+    symbol: str = Field(min_length=1, max_length=16)
+    description: str = ""
+    external_url: str | None = None
+    image: str | None = None
+    token_name: str = "{collection} #{id}"
+    seed: int = 0
+    supply: Any = "all"  # a positive integer or "all"; checked by hand for a clearer message
+    start_id: int = Field(default=1, ge=0)
+    shuffle: bool = False
+    royalties: RoyaltiesSpec | None = None
+
+
+class PromptSpec(_Strict):
+    template: str = Field(min_length=1)
+
+
+class SpecialSpec(_Strict):
+    name: str = Field(min_length=1)
+    prompt: str = Field(min_length=1)
+    traits: dict[str, str] = {}
+    render: dict[str, Any] = {}
+
+
+class ManifestSpec(_Strict):
+    collection: CollectionSpec
+    render: dict[str, Any] = {}      # validated against RenderSettings separately (paths, overrides)
+    prompt: PromptSpec
+    traits: Any                      # checked by hand
+    exclude: list[Any] = []
+    specials: list[SpecialSpec] = []
+
+
+_KNOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
+    (): tuple(ManifestSpec.model_fields),
+    ("collection",): tuple(CollectionSpec.model_fields),
+    ("collection", "royalties"): tuple(RoyaltiesSpec.model_fields),
+    ("prompt",): tuple(PromptSpec.model_fields),
+    ("render",): RENDER_FIELDS,
+    ("render", "video"): tuple(f.name for f in dc_fields(VideoSettings)),
+    ("specials", "*"): tuple(SpecialSpec.model_fields),
+    ("specials", "*", "render"): RENDER_FIELDS,
+    ("specials", "*", "render", "video"): tuple(f.name for f in dc_fields(VideoSettings)),
+    ("traits", "*", "*"): ("weight", "prompt"),
+}
+
+
+# ---------------------------------------------------------------- validated model
+
+
+@dataclass(frozen=True)
+class TraitValue:
+    name: str       # shown in metadata
+    weight: float
+    phrase: str     # put into the prompt
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    values: tuple[TraitValue, ...]
+
+    def index(self, value: str) -> int:
+        for i, v in enumerate(self.values):
+            if v.name == value:
+                return i
+        raise KeyError(value)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    # category -> allowed value indexes; a combination matching every entry is excluded
+    match: tuple[tuple[int, frozenset[int]], ...]
+
+
+@dataclass(frozen=True)
+class Special:
+    name: str
+    prompt: str
+    traits: dict[str, str]
+    render: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    root: Path                      # the project folder: inputs must live inside it
+    sha256: str
+    collection: CollectionSpec
+    supply: int | None              # None means "all"
+    render: RenderSettings
+    template: str
+    categories: tuple[Category, ...]
+    exclusions: tuple[Exclusion, ...]
+    specials: tuple[Special, ...]
+
+    def input_paths(self) -> list[tuple[tuple[Any, ...], str]]:
+        """(yaml path, manifest-relative file) for every file the build reads."""
+        out: list[tuple[tuple[Any, ...], str]] = []
+        if self.collection.image:
+            out.append((("collection", "image"), self.collection.image))
+        out += _render_inputs(("render",), self.render.to_dict())
+        for i, sp in enumerate(self.specials):
+            out += _render_inputs(("specials", i, "render"), sp.render)
+        return out
+
+
+# ---------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: tuple[Any, ...]
+    message: str
+    line: int | None
+
+
+def format_path(path: tuple[Any, ...]) -> str:
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out or "(top level)"
+
+
+class ManifestError(UserError):
+    exit_code = 2
+
+    def __init__(self, file: Path, problems: list[Problem]):
+        self.file = file
+        self.problems = sorted(problems, key=lambda p: (p.line or 0, format_path(p.path)))
+        lines = [self.format(p) for p in self.problems]
+        super().__init__(lines[0] if len(lines) == 1 else f"{file.name}: {len(lines)} problems", exit_code=2)
+        self._lines = lines
+
+    def format(self, p: Problem) -> str:
+        where = f" ({self.file.name}:{p.line})" if p.line else f" ({self.file.name})"
+        return f"{format_path(p.path)}: {p.message}{where}" if p.path else f"{p.message}{where}"
+
+    def lines(self) -> list[str]:
+        if len(self._lines) == 1:
+            return [self._lines[0], "hint: fix the manifest and run `roboz-collection validate` again"]
+        return [self.message] + [f"  {line}" for line in self._lines] + [
+            "hint: fix the manifest and run `roboz-collection validate` again"
+        ]
+
+
+class _Collector:
+    def __init__(self, doc: LoadedYaml):
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def add(self, path: tuple[Any, ...], message: str) -> None:
+        self.problems.append(Problem(tuple(path), message, self.doc.line_of(path)))
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_manifest(path: Path | str) -> Manifest:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"manifest {path} not found", hint="create one with `roboz-collection init DIR`", exit_code=2)
+    raw_bytes = path.read_bytes()
+    text = raw_bytes.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise ManifestError(path, [Problem((), "the manifest is empty; start from `roboz-collection init DIR`", None)])
+    try:
+        doc = load_yaml_with_lines(text)
+    except YamlSyntaxError as e:
+        raise ManifestError(path, [Problem((), e.message, e.line)]) from None
+    if doc.data is None:
+        raise ManifestError(path, [Problem((), "the manifest is empty (only comments); start from `roboz-collection init DIR`", None)])
+    if not isinstance(doc.data, dict):
+        raise ManifestError(path, [Problem((), f"the manifest must be a mapping of sections, got a {type(doc.data).__name__}", 1)])
+    return validate_document(doc, path.resolve().parent, path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> Manifest:
+    c = _Collector(doc)
+    for dup_path, _line in doc.duplicates:
+        c.add(dup_path, "duplicate key (YAML keeps only the last one)")
+
+    spec: ManifestSpec | None = None
+    try:
+        spec = ManifestSpec.model_validate(doc.data)
+    except ValidationError as e:
+        _add_pydantic_errors(c, e, ())
+
+    data = doc.data
+    render = _validate_render(c, data.get("render") or {}, ("render",))
+    categories = _validate_traits(c, data.get("traits"))
+    template = ""
+    if isinstance(data.get("prompt"), dict) and isinstance(data["prompt"].get("template"), str):
+        template = data["prompt"]["template"]
+        _validate_template(c, template, categories)
+    exclusions = _validate_exclusions(c, data.get("exclude"), categories)
+    specials = _validate_specials(c, data.get("specials"), data.get("render") or {})
+    supply = _validate_supply(c, data.get("collection"))
+    if spec is not None:
+        _validate_token_name(c, spec.collection.token_name)
+
+    if render is not None:
+        _validate_paths(c, root, [("collection", "image")] if spec and spec.collection.image else [], doc.data)
+        for p, rel in _render_inputs(("render",), render.to_dict()):
+            _check_input(c, root, p, rel)
+    for i, sp in enumerate(specials):
+        for p, rel in _render_inputs(("specials", i, "render"), sp.render):
+            _check_input(c, root, p, rel)
+
+    if categories is not None and not c.problems:
+        from collection.planner import count_combinations
+
+        total, allowed = count_combinations(categories, exclusions)
+        if allowed == 0:
+            c.add(("exclude",), f"the exclusions leave no allowed combination (all {total:,} are excluded)")
+        elif supply is not None:
+            generated = supply - len(specials)
+            if generated < 0:
+                c.add(("collection", "supply"), f"supply {supply} is smaller than the number of specials ({len(specials)})")
+            elif generated > allowed:
+                extra = f" + {len(specials)} specials" if specials else ""
+                c.add(
+                    ("collection", "supply"),
+                    f"supply {supply} needs {generated:,} unique trait combinations{extra}, but only {allowed:,} are allowed"
+                    f" ({total:,} combinations, {total - allowed:,} excluded); lower supply or use `supply: all`",
+                )
+
+    if c.problems:
+        raise ManifestError(path, c.problems)
+    assert spec is not None and render is not None and categories is not None
+    return Manifest(
+        path=path,
+        root=root,
+        sha256=sha256,
+        collection=spec.collection,
+        supply=supply,
+        render=render,
+        template=template,
+        categories=categories,
+        exclusions=exclusions,
+        specials=tuple(specials),
+    )
+
+
+def _add_pydantic_errors(c: _Collector, err: ValidationError, prefix: tuple[Any, ...]) -> None:
+    for e in err.errors():
+        loc = prefix + tuple(e["loc"])
+        # Fields checked by hand report themselves; avoid saying it twice.
+        if loc[:1] in (("traits",), ("exclude",), ("render",)) and not prefix:
+            continue
+        if loc[:1] == ("specials",) and len(loc) > 2 and loc[2] == "render" and not prefix:
+            continue
+        kind = e["type"]
+        if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+            parent, key = loc[:-1], loc[-1]
+            known = _KNOWN_KEYS.get(tuple("*" if isinstance(p, int) or (parent[:1] == ("traits",)) else p for p in parent), ())
+            hint = did_you_mean(key, known) if known else ""
+            allowed = f" (allowed: {', '.join(known)})" if known and not hint else ""
+            c.add(loc, f"unknown key '{key}'{hint}{allowed}")
+        elif kind == "missing" or kind == "missing_keyword_argument":
+            c.add(loc[:-1], f"missing required key '{loc[-1]}'")
+        else:
+            got = e.get("input")
+            shown = "" if isinstance(got, (dict, list)) else f", got {got!r}"
+            msg = e["msg"]
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, "):]
+                shown = ""
+            c.add(loc, f"{msg[0].lower()}{msg[1:]}{shown}")
+
+
+_RENDER = TypeAdapter(RenderSettings)
+
+
+def _validate_render(c: _Collector, raw: Any, at: tuple[Any, ...], base: dict[str, Any] | None = None) -> RenderSettings | None:
+    if not isinstance(raw, dict):
+        c.add(at, f"must be a mapping of render settings, got {type(raw).__name__}")
+        return None
+    merged = {**(base or {}), **raw}
+    try:
+        return _RENDER.validate_python(merged)
+    except ValidationError as e:
+        before = len(c.problems)
+        _add_pydantic_errors(c, e, at)
+        # An override that is fine alone but clashes with the base (e.g. snapshots) is still reported once.
+        if len(c.problems) == before:
+            c.add(at, str(e))
+        return None
+
+
+def _validate_traits(c: _Collector, raw: Any) -> tuple[Category, ...] | None:
+    if raw is None:
+        c.add((), "missing required key 'traits'")
+        return None
+    if not isinstance(raw, dict) or not raw:
+        c.add(("traits",), "must map trait categories to their values, e.g. `colour: {Red: 3, Blue: 1}`")
+        return None
+    cats: list[Category] = []
+    ok = True
+    for cat, values in raw.items():
+        at = ("traits", cat)
+        if not isinstance(cat, str) or not cat.strip() or any(ch in cat for ch in "{}|:"):
+            c.add(at, "a category name must be text without { } | or :")
+            ok = False
+            continue
+        if not isinstance(values, dict) or not values:
+            c.add(at, "must map values to weights, e.g. `Red: 3` or `Red: {weight: 3, prompt: \"crimson\"}`")
+            ok = False
+            continue
+        out: list[TraitValue] = []
+        for name, v in values.items():
+            vat = at + (name,)
+            if isinstance(name, bool) or name is None:
+                c.add(vat, f"value name {name!r} was read as {type(name).__name__} by YAML: quote it, e.g. \"{str(name).lower() if name is not None else 'null'}\"")
+                ok = False
+                continue
+            label = str(name)
+            weight: Any = v
+            phrase = label
+            if isinstance(v, dict):
+                for k in v:
+                    if k not in ("weight", "prompt"):
+                        c.add(vat + (k,), f"unknown key '{k}'{did_you_mean(k, ('weight', 'prompt'))}")
+                        ok = False
+                weight = v.get("weight", 1)
+                phrase = v.get("prompt", label)
+                if not isinstance(phrase, str) or not phrase.strip():
+                    c.add(vat + ("prompt",), f"prompt must be non-empty text, got {phrase!r}")
+                    ok = False
+                    continue
+            w = _weight(c, vat, weight)
+            if w is None:
+                ok = False
+                continue
+            if "|" in phrase:
+                c.add(vat, f"prompt phrase {phrase!r} contains '|', which separates prompts; remove it")
+                ok = False
+                continue
+            out.append(TraitValue(label, w, phrase.strip()))
+        cats.append(Category(cat, tuple(out)))
+    return tuple(cats) if ok else None
+
+
+def _weight(c: _Collector, at: tuple[Any, ...], w: Any) -> float | None:
+    if isinstance(w, bool) or not isinstance(w, (int, float)):
+        c.add(at, f"weight must be a number > 0, got {w!r}")
+        return None
+    if not math.isfinite(w) or w <= 0:
+        c.add(at, f"weight must be > 0, got {w!r}")
+        return None
+    return float(w)
+
+
+def _validate_template(c: _Collector, template: str, categories: tuple[Category, ...] | None) -> None:
+    names = [m.group(1) for m in PLACEHOLDER.finditer(template)]
+    if not names:
+        c.add(("prompt", "template"), "has no {category} placeholder, so every token would get the same prompt")
+    if categories is None:
+        return
+    known = [cat.name for cat in categories]
+    for n in names:
+        if n not in known:
+            c.add(("prompt", "template"), f"placeholder {{{n}}} names no trait category{did_you_mean(n, known)} (categories: {', '.join(known)})")
+
+
+def _validate_token_name(c: _Collector, template: str) -> None:
+    for m in PLACEHOLDER.finditer(template):
+        if m.group(1) not in ("id", "collection"):
+            c.add(("collection", "token_name"), f"placeholder {{{m.group(1)}}} is unknown; use {{id}} and {{collection}}")
+
+
+def _validate_exclusions(c: _Collector, raw: Any, categories: tuple[Category, ...] | None) -> tuple[Exclusion, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        c.add(("exclude",), "must be a list of combinations, e.g. `- {object: Surfboard, setting: Volcano}`")
+        return ()
+    out: list[Exclusion] = []
+    by_name = {cat.name: (i, cat) for i, cat in enumerate(categories or ())}
+    for i, rule in enumerate(raw):
+        at = ("exclude", i)
+        if not isinstance(rule, dict) or not rule:
+            c.add(at, "must map categories to a value or a list of values")
+            continue
+        match: list[tuple[int, frozenset[int]]] = []
+        for cat, vals in rule.items():
+            if categories is None:
+                continue
+            if cat not in by_name:
+                c.add(at + (cat,), f"unknown trait category '{cat}'{did_you_mean(cat, list(by_name))}")
+                continue
+            ci, category = by_name[cat]
+            wanted = vals if isinstance(vals, list) else [vals]
+            idx = set()
+            for v in wanted:
+                try:
+                    idx.add(category.index(str(v)))
+                except KeyError:
+                    names = [x.name for x in category.values]
+                    c.add(at + (cat,), f"'{v}' is not a value of '{cat}'{did_you_mean(str(v), names)}")
+            match.append((ci, frozenset(idx)))
+        if categories is not None and match:
+            out.append(Exclusion(tuple(sorted(match, key=lambda m: m[0]))))
+    return tuple(out)
+
+
+def _validate_specials(c: _Collector, raw: Any, base_render: dict[str, Any]) -> list[Special]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        c.add(("specials",), "must be a list of 1/1 tokens, each with a name and a prompt")
+        return []
+    out: list[Special] = []
+    first_seen: dict[str, int] = {}
+    for i, sp in enumerate(raw):
+        if not isinstance(sp, dict):
+            continue  # pydantic reported it
+        name = sp.get("name")
+        if isinstance(name, str):
+            key = name.strip().casefold()
+            if key in first_seen:
+                line = c.doc.line_of(("specials", first_seen[key]))
+                c.add(("specials", i, "name"), f"duplicate special name '{name}' (first at line {line})")
+            else:
+                first_seen[key] = i
+        r = sp.get("render") or {}
+        if isinstance(r, dict) and r and isinstance(base_render, dict):
+            _validate_render(c, r, ("specials", i, "render"), base=base_render)
+        if isinstance(name, str) and isinstance(sp.get("prompt"), str):
+            traits = sp.get("traits") or {}
+            out.append(Special(name.strip(), sp["prompt"].strip(), {str(k): str(v) for k, v in traits.items()} if isinstance(traits, dict) else {}, dict(r) if isinstance(r, dict) else {}))
+    return out
+
+
+def _validate_supply(c: _Collector, coll: Any) -> int | None:
+    if not isinstance(coll, dict):
+        return None
+    s = coll.get("supply", "all")
+    if s == "all":
+        return None
+    if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
+        c.add(("collection", "supply"), f"must be a positive whole number or `all`, got {s!r}")
+        return None
+    return s
+
+
+# ---------------------------------------------------------------- input files
+
+
+def _render_inputs(at: tuple[Any, ...], render: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Files named by a render block: init_image (unless bundled/none) and image prompts."""
+    out: list[tuple[tuple[Any, ...], str]] = []
+    init = render.get("init_image")
+    if isinstance(init, str) and init != BUNDLED_INIT:
+        out.append(((*at, "init_image"), init))
+    for j, ip in enumerate(render.get("image_prompts") or ()):
+        out.append(((*at, "image_prompts", j), split_image_prompt(str(ip))[0]))
+    return out
+
+
+def split_image_prompt(spec: str) -> tuple[str, str]:
+    """'sketch.png:0.5:0.1' -> ('sketch.png', ':0.5:0.1'); the numeric tail is weight and stop."""
+    parts = spec.split(":")
+    tail: list[str] = []
+    while len(parts) > 1 and len(tail) < 2 and _is_number(parts[-1]):
+        tail.insert(0, parts.pop())
+    return ":".join(parts), "".join(":" + t for t in tail)
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _validate_paths(c: _Collector, root: Path, paths: list[tuple[Any, ...]], data: dict[str, Any]) -> None:
+    for p in paths:
+        v: Any = data
+        for k in p:
+            v = v[k]
+        _check_input(c, root, p, v)
+
+
+def resolve_input(root: Path, rel: str) -> Path:
+    return (root / rel).resolve()
+
+
+def _check_input(c: _Collector, root: Path, at: tuple[Any, ...], rel: str) -> None:
+    p = Path(rel)
+    full = resolve_input(root, rel)
+    if p.is_absolute() or not full.is_relative_to(root):
+        c.add(at, f"'{rel}' is outside the project folder {root}; copy the file next to the manifest and name it relatively")
+        return
+    if not full.is_file():
+        c.add(at, f"file '{rel}' not found (looked for {full})")

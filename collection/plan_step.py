@@ -1,0 +1,147 @@
+"""The plan step's side effects: copy inputs into the build directory and write plan.json.
+
+Everything random lives in `collection.planner` (pure); this module only touches files.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from collection.atomicio import write_chunks
+from collection.errors import UserError
+from collection.manifest import Manifest, resolve_input, split_image_prompt
+from collection.planfile import PLAN_FILE, PlannedToken, collection_to_dict, iter_plan_json, sha256_file
+from collection.planfile import CollectionInfo, Royalties
+from collection.planner import count_combinations, plan_tokens
+from generator.settings import BUNDLED_INIT
+
+BUNDLED_JAX = Path(__file__).with_name("assets") / "jax.png"
+BUNDLED_INPUT = "inputs/bundled/jax.png"
+
+
+@dataclass
+class PlanSummary:
+    build_dir: Path
+    tokens: int = 0
+    specials: int = 0
+    combinations: int = 0
+    allowed: int = 0
+    counts: dict[str, Counter] = field(default_factory=dict)
+    changed: bool = True
+
+
+def default_build_dir(manifest_path: Path) -> Path:
+    return manifest_path.resolve().parent / "build"
+
+
+def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSummary:
+    build_dir = Path(build_dir)
+    inputs = _copy_inputs(m, build_dir)
+    total, allowed = count_combinations(m.categories, m.exclusions)
+    summary = PlanSummary(build_dir=build_dir, combinations=total, allowed=allowed)
+    summary.counts = {c.name: Counter() for c in m.categories}
+
+    def counted(tokens: Iterator[PlannedToken]) -> Iterator[PlannedToken]:
+        for t in tokens:
+            summary.tokens += 1
+            if t.special:
+                summary.specials += 1
+            else:
+                for cat, v in t.traits.items():
+                    summary.counts[cat][v] += 1
+            yield t
+
+    header = {
+        "manifest_sha256": m.sha256,
+        "collection": collection_to_dict(_collection_info(m, inputs)),
+        "render": _rewrite_render(m.render.to_dict(), inputs),
+        "inputs": {rel: sha for rel, sha in sorted(inputs.values())},
+    }
+    tokens = (_rewrite_token(t, inputs) for t in plan_tokens(m))
+    target = build_dir / PLAN_FILE
+    new = build_dir / f".{PLAN_FILE}.new"
+    write_chunks(new, iter_plan_json(header, counted(tokens)))
+    if target.exists() and target.read_bytes() == new.read_bytes():
+        new.unlink()
+        summary.changed = False
+        return summary
+    rendered = _rendered_count(build_dir)
+    if target.exists() and rendered and not force:
+        new.unlink()
+        raise UserError(
+            f"the manifest now plans a different collection, but {rendered} token(s) in {build_dir} were rendered from the old plan.json",
+            hint="plan into a new folder with `--out DIR`, or pass `--force` to replace plan.json (stale images are re-rendered)",
+            exit_code=2,
+        )
+    new.replace(target)
+    return summary
+
+
+def _rendered_count(build_dir: Path) -> int:
+    images = build_dir / "images"
+    return sum(1 for _ in images.glob("*.png")) if images.is_dir() else 0
+
+
+def _copy_inputs(m: Manifest, build_dir: Path) -> dict[str, tuple[str, str]]:
+    """Copy every input file into build/inputs/, so the build directory is self-contained.
+
+    Returns manifest-relative name -> (build-relative path, sha256).
+    """
+    wanted: dict[str, Path] = {}
+    if m.render.init_image == BUNDLED_INIT or any(sp.render.get("init_image") == BUNDLED_INIT for sp in m.specials):
+        wanted[BUNDLED_INIT] = BUNDLED_JAX
+    for _at, rel in m.input_paths():
+        wanted[rel] = resolve_input(m.root, rel)
+    out: dict[str, tuple[str, str]] = {}
+    for rel, src in wanted.items():
+        dest_rel = BUNDLED_INPUT if rel == BUNDLED_INIT else "inputs/" + src.relative_to(m.root).as_posix()
+        dest = build_dir / dest_rel
+        sha = sha256_file(src)
+        if not dest.exists() or sha256_file(dest) != sha:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dest)
+        out[rel] = (dest_rel, sha)
+    return out
+
+
+def _rewrite_render(render: dict[str, Any], inputs: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    r = dict(render)
+    if isinstance(r.get("init_image"), str):
+        r["init_image"] = inputs[r["init_image"]][0]
+    if r.get("image_prompts"):
+        prompts = []
+        for ip in r["image_prompts"]:
+            path, tail = split_image_prompt(str(ip))
+            prompts.append(inputs[path][0] + tail)
+        r["image_prompts"] = prompts
+    return r
+
+
+def _rewrite_token(t: PlannedToken, inputs: dict[str, tuple[str, str]]) -> PlannedToken:
+    if not t.render:
+        return t
+    return PlannedToken(t.id, t.name, t.special, t.traits, t.prompt, t.seed, _rewrite_render(t.render, inputs))
+
+
+def _collection_info(m: Manifest, inputs: dict[str, tuple[str, str]]) -> CollectionInfo:
+    c = m.collection
+    total = (m.supply if m.supply is not None else count_combinations(m.categories, m.exclusions)[1] + len(m.specials))
+    return CollectionInfo(
+        name=c.name,
+        symbol=c.symbol,
+        description=c.description,
+        external_url=c.external_url,
+        image=inputs[c.image][0] if c.image else None,
+        name_template=c.token_name.replace("{collection}", c.name),
+        seed=c.seed,
+        start_id=c.start_id,
+        supply=total,
+        shuffle=c.shuffle,
+        royalties=Royalties(c.royalties.receiver, c.royalties.bps) if c.royalties else None,
+    )
