@@ -1,5 +1,6 @@
 """Shared pytest set-up. Each area keeps its fixtures in its own module, registered here."""
 
 pytest_plugins = [
+    "tests.fixtures_ipfs",
     # "tests.fixtures_generator", "tests.fixtures_chain", ... : add your area's module here
 ]
