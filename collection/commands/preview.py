@@ -1,0 +1,50 @@
+"""`roboz-collection preview BUILD_DIR`: contact sheets, gallery.html and a rarity report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "preview"
+HELP = "make contact sheets, a static gallery.html and a rarity report from a build"
+EPILOG = """\
+examples:
+  roboz-collection preview my-roboz/build
+  roboz-collection preview my-roboz/build --columns 8 --thumb-size 192
+  roboz-collection preview my-roboz/build --by-trait colour       # one sheet per colour
+  roboz-collection preview my-roboz/build --snapshots 7           # token 7 at each snapshot
+
+Writes BUILD_DIR/contact-sheets/*.png and BUILD_DIR/gallery.html (open it in a browser;
+it works offline from disk). Thumbnails are cached in BUILD_DIR/.thumbs/.
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("build_dir", type=Path, metavar="BUILD_DIR")
+    p.add_argument("--columns", type=int, default=6, metavar="N", help="thumbnails per row (default 6)")
+    p.add_argument("--thumb-size", type=int, default=256, metavar="PX", help="thumbnail edge in pixels (default 256)")
+    p.add_argument("--by-trait", metavar="CATEGORY", help="also one sheet per value of this trait category")
+    p.add_argument("--snapshots", type=int, metavar="TOKEN_ID", help="also a sheet of this token at its snapshot iterations")
+    p.add_argument("--no-report", action="store_true", help="do not print the rarity report")
+
+
+def run(args: argparse.Namespace) -> int:
+    from collection.preview import make_preview
+
+    r = make_preview(
+        args.build_dir,
+        columns=args.columns,
+        thumb_size=args.thumb_size,
+        by_trait=args.by_trait,
+        snapshot_token=args.snapshots,
+        report=not args.no_report,
+    )
+    print(f"{r.tokens} tokens ({r.rendered} rendered): {len(r.sheets)} contact sheet(s) in "
+          f"{args.build_dir / 'contact-sheets'}; thumbnails {r.thumbs_made} made, {r.thumbs_cached} cached")
+    pages = sum(len(p) for p in r.trait_sheets.values())
+    if r.trait_sheets:
+        print(f"by {args.by_trait}: {len(r.trait_sheets)} value(s), {pages} sheet(s)")
+    if r.snapshot_sheet:
+        print(f"snapshots: {r.snapshot_sheet}")
+    print(f"gallery: {r.gallery}  ({r.seconds:.1f} s)")
+    return 0

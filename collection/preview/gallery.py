@@ -1,0 +1,96 @@
+"""gallery.html: one static page that works from file://, offline, with no CDN.
+
+Safety rests on two rules. Manifest text (names, prompts, trait values) reaches the
+page only as JSON inside `<script type="application/json">`, with every `<`, `>`
+and `&` written as a \\u escape so no string can close the script element. The
+page's script then builds the DOM with textContent and never parses data as HTML.
+The template (gallery.html beside this file, with gallery.js inlined into it) also
+carries a Content-Security-Policy that allows only that one script, by hash, and no
+network at all: should an injection ever slip through, an `onerror=` still won't run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from collection.atomicio import write_text
+from collection.preview.rarity_report import RaritySummary, missing_hint, summarize
+from collection.preview.sources import BuildView, TokenView
+from collection.preview.thumbs import cached_thumb_path
+
+GALLERY_FILE = "gallery.html"
+TEMPLATE = Path(__file__).with_name("gallery.html")
+SCRIPT = Path(__file__).with_name("gallery.js")
+PAGE_SIZE = 120  # cards per page: keeps the DOM small at 10,000 tokens
+
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
+
+
+def embed_json(obj: Any) -> str:
+    """JSON that is inert inside an HTML <script> element (and still valid JSON)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _JSON_UNSAFE.sub(lambda m: _JSON_ESCAPES[m[0]], text)
+
+
+def token_data(t: TokenView, thumb: str | None) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "special": t.special,
+        "traits": t.traits,
+        "prompt": t.prompt,
+        "seed": t.seed,
+        "image": t.image,
+        "thumb": thumb,
+        "snapshots": [[s.iteration, s.path] for s in t.snapshots],
+        "animation": t.animation,
+        "attributes": list(t.attributes),
+        "rank": t.rank,
+        "score": t.score,
+    }
+
+
+def gallery_data(view: BuildView, summary: RaritySummary, thumb_size: int) -> dict[str, Any]:
+    tokens = []
+    for t in view.tokens:
+        # A current cached thumbnail keeps 10,000 cards light; else the full image.
+        thumb = cached_thumb_path(view.build_dir, t.image, thumb_size) if t.image else None
+        tokens.append(token_data(t, thumb))
+    return {
+        "collection": {"name": view.collection_name, "description": view.description},
+        "categories": list(view.categories),
+        "page_size": PAGE_SIZE,
+        "tokens": tokens,
+        "rarity": {
+            "available": summary.available,
+            "method": summary.method,
+            "hint": None if summary.available else missing_hint(view),
+            "rarest": [t.id for t in summary.rarest],
+            "commonest": [t.id for t in summary.commonest],
+            "trait_counts": {c: [[v, n] for v, n in vals] for c, vals in summary.trait_counts.items()},
+        },
+    }
+
+
+def render_gallery(data: dict[str, Any]) -> str:
+    script = SCRIPT.read_text("utf-8")
+    values = {
+        "title": html.escape(f"{data['collection']['name']} · gallery"),
+        "data": embed_json(data),
+        "script": script,
+        "script_hash": base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode(),
+    }
+    # One pass, so a value that happens to contain "{{data}}" is never substituted again.
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m[1]], TEMPLATE.read_text("utf-8"))
+
+
+def write_gallery(view: BuildView, *, thumb_size: int = 256, summary: RaritySummary | None = None) -> Path:
+    summary = summary or summarize(view)
+    return write_text(view.build_dir / GALLERY_FILE, render_gallery(gallery_data(view, summary, thumb_size)))
