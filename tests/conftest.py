@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures_ipfs",
+    "tests.fixtures_chain",
     # "tests.fixtures_generator", "tests.fixtures_chain", ... : add your area's module here
 ]
