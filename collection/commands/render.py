@@ -1,0 +1,37 @@
+"""`roboz-collection render BUILD_DIR`: paint every token of a plan that is not done yet."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "render"
+HELP = "render the images of a planned build (VQGAN+CLIP); resumes unfinished tokens"
+EPILOG = """\
+examples:
+  roboz-collection render my-roboz/build
+  roboz-collection render my-roboz/build --models tiny --device cpu     # pipeline check, no weights
+  roboz-collection render my-roboz/build --models-dir /mnt/weights      # weights copied by hand
+
+Ctrl-C (or SIGTERM) checkpoints every running token; run the same command again to resume.
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("build_dir", type=Path, metavar="BUILD_DIR")
+    p.add_argument("--models", help='override the plan\'s models: "<vqgan>+<clip>" or "tiny"')
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
+    p.add_argument("--models-dir", type=Path, help="folder with model weights (default: the cache, or $ROBOZ_HOME/models)")
+    p.add_argument("--no-progress", action="store_true", help="no live progress display")
+
+
+def run(args: argparse.Namespace) -> int:
+    from collection.render_step import render_build
+
+    report = render_build(args.build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
+                          progress=not args.no_progress)
+    c = report.counts
+    print(f"rendered {c['rendered']}, skipped {c['skipped']} (already done), failed {c['failed']} in {report.seconds:.1f} s")
+    for tid, err in sorted(report.errors.items()):
+        print(f"  token {tid}: {err}")
+    return 1 if report.failed else 0
