@@ -97,3 +97,66 @@ def parse_car(data: bytes) -> tuple[list[str], dict[str, bytes]]:
         assert hashlib.sha256(block).digest() == cid[4:], f"bad block hash for {b32cid(cid)}"
         blocks[b32cid(cid)] = block
     return roots, blocks
+
+
+# --- a small build directory, made without the other steps' code ----------------
+
+TRAITS = [
+    {"Body": "Rusty", "Eyes": "Laser"},
+    {"Body": "Rusty", "Eyes": "Sleepy"},
+    {"Body": "Chrome", "Eyes": "Laser"},
+    {"Body": "Rusty", "Eyes": "Laser"},
+    {"Body": "Gold", "Eyes": "Sleepy"},
+]
+
+
+def make_build_dir(root: Path, *, n: int = 5, special: bool = True, video_ids=(2,), tiny: bool = True,
+                   royalties: bool = True, collection_image: bool = False) -> Path:
+    """plan.json (planfile format) + images/{id}.png (PIL) + renders/{id}.json [+ animations/{id}.mp4]."""
+    from PIL import Image
+
+    from collection.planfile import PlannedToken, iter_plan_json
+
+    build = root / "build"
+    (build / "images").mkdir(parents=True)
+    (build / "renders").mkdir()
+    tokens = []
+    for k in range(n):
+        tid = 1 + k
+        is_special = special and k == n - 1
+        traits = {} if is_special else dict(TRAITS[k % len(TRAITS)])
+        name = "Jax the First" if is_special else f"Rusty Roboz #{tid}"
+        tokens.append(PlannedToken(tid, name, "Jax" if is_special else None, traits,
+                                   f"a {traits.get('Body', 'jax')} robot:1", 1000 + tid, {}))
+        img = Image.new("RGB", (16, 16), ((tid * 40) % 256, 80, 160))
+        img.save(build / "images" / f"{tid}.png")
+        render = {"id": tid, "models": ["tiny-vqgan", "tiny-clip"], "tiny": tiny, "iterations": 20,
+                  "seed": 1000 + tid, "size": [16, 16], "final_loss": 0.5, "seconds": 1.0,
+                  "device": "cpu", "settings": {}}
+        (build / "renders" / f"{tid}.json").write_text(json.dumps(render))
+        if tid in video_ids:
+            (build / "animations").mkdir(exist_ok=True)
+            (build / "animations" / f"{tid}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes([tid]) * 100)
+    image = None
+    if collection_image:
+        (build / "inputs").mkdir()
+        Image.new("RGB", (8, 8), (1, 2, 3)).save(build / "inputs" / "cover.png")
+        image = "inputs/cover.png"
+    header = {
+        "manifest_sha256": "0" * 64,
+        "collection": {
+            "name": "Rusty Roboz", "symbol": "ROBOZ", "description": "Robots rendered with VQGAN+CLIP.",
+            "external_url": "https://roboz.example/token/{id}", "image": image,
+            "name_template": "Rusty Roboz #{id}", "seed": 7, "start_id": 1, "supply": n, "shuffle": False,
+            "royalties": {"receiver": "0x" + "ab" * 20, "bps": 500} if royalties else None,
+        },
+        "render": {"iterations": 20},
+        "inputs": {},
+    }
+    (build / "plan.json").write_text("".join(iter_plan_json(header, tokens)))
+    return build
+
+
+@pytest.fixture
+def build_dir(tmp_path) -> Path:
+    return make_build_dir(tmp_path)

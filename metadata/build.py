@@ -1,0 +1,173 @@
+"""The metadata step: read plan.json, images/, renders/; write metadata/, rarity.json,
+provenance.json and cids.json. Everything here is offline and deterministic: running it
+twice on the same build directory rewrites nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from collection.atomicio import dumps_json, write_bytes
+from collection.errors import UserError
+from collection.planfile import Plan, PlanError, load_plan
+from metadata.provenance import provenance_document
+from metadata.rarity import rarity_document, string_traits
+from metadata.token_json import RenderFacts, collection_metadata, ipfs_uri, token_metadata
+from metadata.unixfs import Tree, add_tree, cid_str
+
+PROFILE = "unixfs: cidv1, raw leaves, sha2-256, 1MiB chunks, 1024 links/node, HAMT(256) past 256KiB of links"
+
+
+@dataclass(frozen=True)
+class MetadataReport:
+    tokens: int
+    images_cid: str
+    animations_cid: str | None
+    metadata_cid: str
+    base_uri: str
+    contract_uri: str
+    provenance_hash: str
+    written: tuple[str, ...]     # build-relative files whose content changed this run
+    unchanged: int               # files already up to date
+
+
+@dataclass(frozen=True)
+class MediaTrees:
+    """The folders that get their own CID, as explicit name -> file maps (stray files never count)."""
+
+    images: dict[str, Path]
+    animations: dict[str, Path]
+
+
+def media_trees(build_dir: Path, plan: Plan) -> MediaTrees:
+    images: dict[str, Path] = {}
+    missing = []
+    for t in plan.tokens:
+        p = build_dir / "images" / f"{t.id}.png"
+        if not p.is_file():
+            missing.append(f"images/{t.id}.png")
+        images[f"{t.id}.png"] = p
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise UserError(
+            f"{', '.join(missing[:3])}{more} not found in {build_dir}",
+            hint="render first: `roboz-collection render BUILD_DIR` (or `build`)",
+        )
+    if plan.collection.image:
+        src = build_dir / plan.collection.image
+        if not src.is_file():
+            raise UserError(f"collection image {plan.collection.image} not found in {build_dir}")
+        images[f"collection{src.suffix.lower()}"] = src
+    animations = {
+        f"{t.id}.mp4": build_dir / "animations" / f"{t.id}.mp4"
+        for t in plan.tokens
+        if (build_dir / "animations" / f"{t.id}.mp4").is_file()
+    }
+    return MediaTrees(images, animations)
+
+
+def read_render_facts(build_dir: Path, token_id: int) -> RenderFacts:
+    p = build_dir / "renders" / f"{token_id}.json"
+    try:
+        return RenderFacts.from_dict(json.loads(p.read_text("utf-8")))
+    except FileNotFoundError:
+        raise UserError(f"renders/{token_id}.json not found", hint="render first: `roboz-collection render BUILD_DIR`") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"renders/{token_id}.json is not valid JSON ({e})", hint="re-render that token") from None
+
+
+class _Writer:
+    """Writes a file only when its bytes differ, so re-runs keep mtimes and say what changed."""
+
+    def __init__(self, root: Path):
+        self.root, self.written, self.unchanged = root, [], 0
+
+    def json(self, rel: str, obj: Any) -> bytes:
+        data = dumps_json(obj).encode("utf-8")
+        path = self.root / rel
+        try:
+            same = path.read_bytes() == data
+        except FileNotFoundError:
+            same = False
+        if same:
+            self.unchanged += 1
+        else:
+            write_bytes(path, data)
+            self.written.append(rel)
+        return data
+
+
+def write_metadata(build_dir: Path) -> "MetadataReport":
+    build_dir = Path(build_dir)
+    try:
+        plan = load_plan(build_dir)
+    except PlanError as e:
+        raise UserError(str(e)) from None
+    media = media_trees(build_dir, plan)
+    images = add_tree(media.images)
+    animations = add_tree(media.animations) if media.animations else None
+    images_cid = cid_str(images.root.cid)
+    animations_cid = cid_str(animations.root.cid) if animations else None
+
+    out = _Writer(build_dir)
+    metadata_tree: dict[str, bytes] = {}
+    traits: dict[int, dict[str, str]] = {}
+    for t in plan.tokens:
+        facts = read_render_facts(build_dir, t.id)
+        anim = animations_cid if f"{t.id}.mp4" in media.animations else None
+        md = token_metadata(t, plan.collection, facts, images_cid, anim)
+        metadata_tree[f"{t.id}.json"] = out.json(f"metadata/{t.id}.json", md)
+        traits[t.id] = string_traits(md["attributes"])
+
+    cover = next((n for n in media.images if n.startswith("collection.")), f"{plan.tokens[0].id}.png")
+    cover_uri = ipfs_uri(images_cid, cover)
+    metadata_tree["collection.json"] = out.json(
+        "metadata/collection.json", collection_metadata(plan.collection, cover_uri, cover_uri)
+    )
+    _remove_stale_token_files(build_dir / "metadata", set(metadata_tree), out)
+
+    meta = add_tree(metadata_tree)
+    metadata_cid = cid_str(meta.root.cid)
+    base_uri = ipfs_uri(metadata_cid)
+    contract_uri = ipfs_uri(metadata_cid, "collection.json")
+
+    out.json("rarity.json", rarity_document(traits))
+    prov = provenance_document((t.id, media.images[f"{t.id}.png"]) for t in plan.tokens)
+    out.json("provenance.json", prov)
+    files = {f"images/{k}": v for k, v in images.files.items()}
+    files.update({f"metadata/{k}": v for k, v in meta.files.items()})
+    if animations:
+        files.update({f"animations/{k}": v for k, v in animations.files.items()})
+    out.json(
+        "cids.json",
+        {
+            "profile": PROFILE,
+            "images_cid": images_cid,
+            "animations_cid": animations_cid,
+            "metadata_cid": metadata_cid,
+            "base_uri": base_uri,
+            "contract_uri": contract_uri,
+            "files": files,
+        },
+    )
+    return MetadataReport(
+        tokens=len(plan.tokens),
+        images_cid=images_cid,
+        animations_cid=animations_cid,
+        metadata_cid=metadata_cid,
+        base_uri=base_uri,
+        contract_uri=contract_uri,
+        provenance_hash=prov["provenance_hash"],
+        written=tuple(out.written),
+        unchanged=out.unchanged,
+    )
+
+
+def _remove_stale_token_files(folder: Path, keep: set[str], out: _Writer) -> None:
+    # A smaller re-plan must not leave {id}.json files that `ipfs-car pack metadata/` would pick up.
+    for p in folder.glob("*.json"):
+        if p.name not in keep and p.stem.isdigit():
+            p.unlink()
+            out.written.append(f"metadata/{p.name} (removed)")
