@@ -90,11 +90,13 @@ def decode_revert(abi: list[dict[str, Any]], data: str | bytes | None) -> str:
         values = eth_abi.decode(types, body)
     except Exception:
         return f"{name}(<undecodable arguments>)"
-    args = ", ".join(f"{n}={_fmt(v)}" if n else _fmt(v) for n, v in zip(names, values))
+    args = ", ".join(f"{n}={_fmt(v, t)}" if n else _fmt(v, t) for n, v, t in zip(names, values, types))
     return f"{name}({args})"
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, abi_type: str) -> str:
+    if abi_type == "address":
+        return to_checksum_address(v)
     if isinstance(v, bytes):
         return "0x" + v.hex()
     return str(v)
