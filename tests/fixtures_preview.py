@@ -101,8 +101,9 @@ def make_preview_build(
         if rendered is None or t.id in rendered:
             write_image(build / "images" / f"{t.id}.png", COLOURS[t.traits["colour"]], image_size)
     for tid, iters in (snapshots or {}).items():
-        for k, it in enumerate(iters):
-            shade = 40 + 200 * (k + 1) // len(iters)
+        for it in iters:
+            # brighter at later iterations, whatever order the test lists them in
+            shade = 40 + 200 * (sorted(iters).index(it) + 1) // len(iters)
             write_image(build / "snapshots" / str(tid) / f"{it:04d}.png", (shade, shade, shade), image_size)
     for tid in animations:
         (build / "animations").mkdir(exist_ok=True)

@@ -71,9 +71,12 @@ def get_thumb(build_dir: Path, src_rel: str, size: int) -> Thumb:
         pass
     except OSError:
         pass  # a truncated entry (a crash mid-write): remake it
-    im = make_thumb(src, size)
-    _store(path, im, key)
-    return Thumb(im, rel, made=True)
+    data = _store(path, make_thumb(src, size), key)
+    # Hand back the decoded JPEG, not the pre-JPEG pixels, so a sheet drawn on a
+    # cold cache is byte-identical to one drawn from the cache.
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return Thumb(im.convert("RGB"), rel, made=True)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -89,7 +92,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _store(path: Path, im: Image.Image, key: bytes) -> None:
+def _store(path: Path, im: Image.Image, key: bytes) -> bytes:
     # Atomic rename, but no fsync: the cache is disposable and entries are verified
     # on read; 10,000 fsyncs would cost more than making the thumbnails.
     buf = io.BytesIO()
@@ -103,3 +106,4 @@ def _store(path: Path, im: Image.Image, key: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return buf.getvalue()
