@@ -160,3 +160,198 @@ def make_build_dir(root: Path, *, n: int = 5, special: bool = True, video_ids=(2
 @pytest.fixture
 def build_dir(tmp_path) -> Path:
     return make_build_dir(tmp_path)
+
+
+# --- a fake Kubo RPC + Pinata server on 127.0.0.1 ----------------------------------
+
+
+def pb_links(block: bytes) -> list[str]:
+    """CIDs linked from a dag-pb node (PBNode field 2 = PBLink, whose field 1 = Hash)."""
+    out, i = [], 0
+    while i < len(block):
+        key, i = _uvarint(block, i)
+        n, i = _uvarint(block, i)
+        if key == (2 << 3) | 2:
+            link = block[i:i + n]
+            k2, j = _uvarint(link, 0)
+            assert k2 == (1 << 3) | 2
+            ln, j = _uvarint(link, j)
+            out.append(b32cid(link[j:j + ln]))
+        i += n
+    return out
+
+
+@dataclass
+class FakeIpfs:
+    """State and fault plan of the fake server. faults["dag/import"] = ["500", "429", "drop", "wrong_cid"]
+    are consumed one per request, in order."""
+
+    jwt: str = "test-jwt-SECRET"
+    retry_after: str = "2"
+    pins: set = field(default_factory=set)
+    blocks: dict = field(default_factory=dict)
+    faults: dict = field(default_factory=dict)
+    calls: list = field(default_factory=list)       # (endpoint, outcome)
+    errors: list = field(default_factory=list)      # problems the server found in what it received
+    url: str = ""
+
+    def next_fault(self, endpoint: str) -> str | None:
+        q = self.faults.get(endpoint) or []
+        return q.pop(0) if q else None
+
+    def uploads(self, endpoint: str) -> int:
+        return sum(1 for e, outcome in self.calls if e == endpoint and outcome == "ok")
+
+    def import_car(self, data: bytes) -> list[str]:
+        roots, blocks = parse_car(data)  # AssertionError on a bad block hash
+        self.blocks.update(blocks)
+        for root in roots:  # the whole DAG must be there, as a pin would require
+            stack = [root]
+            while stack:
+                c = stack.pop()
+                assert c in self.blocks, f"block {c} missing under root {root}"
+                if c.startswith("bafy"):
+                    stack.extend(pb_links(self.blocks[c]))
+        return roots
+
+
+def _multipart(body: bytes, content_type: str) -> dict[str, bytes]:
+    boundary = content_type.split("boundary=")[1].encode()
+    parts = {}
+    for chunk in body.split(b"--" + boundary)[1:-1]:
+        head, _, value = chunk[2:].partition(b"\r\n\r\n")
+        name = head.split(b'name="')[1].split(b'"')[0].decode()
+        parts[name] = value[:-2]
+    return parts
+
+
+def _handler(state: FakeIpfs):
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def _send(self, code: int, payload, headers=None):
+            body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            self.send_response(code)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _fault(self, endpoint: str) -> str | None:
+            q = state.faults.get(endpoint) or []
+            if q and q[0] == "wrong_cid":
+                return None  # consumed by the endpoint itself, after a good import
+            fault = state.next_fault(endpoint)
+            if fault == "500":
+                state.calls.append((endpoint, "500"))
+                self._send(500, {"Message": "injected failure", "Code": 0, "Type": "error"})
+            elif fault == "429":
+                state.calls.append((endpoint, "429"))
+                self._send(429, {"error": "rate limited"}, {"Retry-After": state.retry_after})
+            elif fault == "drop":
+                # read part of the upload, then hang up without an answer
+                n = int(self.headers.get("Content-Length", "0"))
+                self.rfile.read(min(n, max(1, n // 2)))
+                state.calls.append((endpoint, "drop"))
+                self.close_connection = True
+                self.connection.shutdown(2)
+            return fault if fault in ("500", "429", "drop") else None
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+        def _import(self, endpoint: str) -> list[str] | None:
+            body = self._body()
+            try:
+                return state.import_car(_multipart(body, self.headers["Content-Type"])["file"])
+            except (AssertionError, KeyError, IndexError) as e:
+                state.errors.append(f"{endpoint}: {e}")
+                state.calls.append((endpoint, "bad car"))
+                self._send(500, {"Message": f"bad CAR: {e}", "Code": 0, "Type": "error"})
+                return None
+
+        def do_POST(self):
+            u = urlparse(self.path)
+            q = parse_qs(u.query)
+            if u.path == "/api/v0/dag/import":
+                if self._fault("dag/import"):
+                    return
+                wrong = state.faults.get("dag/import") and state.faults["dag/import"][0] == "wrong_cid"
+                if wrong:
+                    state.faults["dag/import"].pop(0)
+                roots = self._import("dag/import")
+                if roots is None:
+                    return
+                if q.get("pin-roots", ["true"])[0] == "true":
+                    state.pins.update(roots)
+                state.calls.append(("dag/import", "ok"))
+                lines = []
+                for r in roots:
+                    reported = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku" if wrong else r
+                    lines.append(json.dumps({"Root": {"Cid": {"/": reported}, "PinErrorMsg": ""}}))
+                self._send(200, ("\n".join(lines) + "\n").encode())
+            elif u.path == "/api/v0/pin/ls":
+                if self._fault("pin/ls"):
+                    return
+                cid = q["arg"][0]
+                state.calls.append(("pin/ls", "ok"))
+                if cid in state.pins:
+                    self._send(200, {"Keys": {cid: {"Type": "recursive"}}})
+                else:
+                    self._send(500, {"Message": f"path '{cid}' is not pinned", "Code": 0, "Type": "error"})
+            elif u.path == "/v3/files":
+                if self.headers.get("Authorization") != f"Bearer {state.jwt}":
+                    self._body()
+                    self._send(401, {"error": "unauthorized"})
+                    return
+                if self._fault("pinata/upload"):
+                    return
+                wrong = state.faults.get("pinata/upload") and state.faults["pinata/upload"][0] == "wrong_cid"
+                if wrong:
+                    state.faults["pinata/upload"].pop(0)
+                body = self._body()
+                form = _multipart(body, self.headers["Content-Type"])
+                assert form.get("car") == b"true" and form.get("network") == b"public"
+                try:
+                    roots = state.import_car(form["file"])
+                except AssertionError as e:
+                    state.errors.append(f"pinata: {e}")
+                    self._send(400, {"error": str(e)})
+                    return
+                state.pins.update(roots)
+                state.calls.append(("pinata/upload", "ok"))
+                cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku" if wrong else roots[0]
+                self._send(200, {"data": {"id": "x", "cid": cid, "name": form["name"].decode(), "is_duplicate": False}})
+            else:
+                self._send(404, {"error": "no such endpoint"})
+
+        def do_GET(self):
+            u = urlparse(self.path)
+            if u.path == "/v3/files/public":
+                if self.headers.get("Authorization") != f"Bearer {state.jwt}":
+                    self._send(401, {"error": "unauthorized"})
+                    return
+                cid = parse_qs(u.query)["cid"][0]
+                state.calls.append(("pinata/list", "ok"))
+                files = [{"cid": cid, "name": "x"}] if cid in state.pins else []
+                self._send(200, {"data": {"files": files, "next_page_token": None}})
+            else:
+                self._send(404, {"error": "no such endpoint"})
+
+    return H
+
+
+@pytest.fixture
+def fake_ipfs():
+    state = FakeIpfs()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield state
+    server.shutdown()
+    server.server_close()

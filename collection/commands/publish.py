@@ -1,0 +1,37 @@
+"""`roboz-collection publish BUILD_DIR --to kubo|pinata|car`: put the CIDs computed offline on IPFS."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "publish"
+HELP = "upload images/, animations/ and metadata/ as CAR files (kubo, pinata) or just write the CARs (car)"
+EPILOG = """\
+examples:
+  roboz-collection publish build --to car                                 # CARs in build/car/, CIDs printed
+  roboz-collection publish build --to kubo --api http://127.0.0.1:5001    # dag/import + pin into your node
+  PINATA_JWT=... roboz-collection publish build --to pinata               # Pinata, public network
+
+Running it again uploads nothing when the provider already holds every root. Files
+edited after `metadata` are detected and named: re-run `metadata` first.
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("build_dir", type=Path)
+    p.add_argument("--to", dest="provider", required=True, choices=("kubo", "pinata", "car"))
+    p.add_argument("--api", default=None, help="Kubo RPC address (default http://127.0.0.1:5001) or a Pinata-compatible base URL")
+
+
+def run(args: argparse.Namespace) -> int:
+    from metadata.publish import publish
+    from metadata.publishers import make_publisher
+
+    publisher = make_publisher(args.provider, args.build_dir, api=args.api)
+    r = publish(args.build_dir, publisher)
+    for folder, cid in r.roots.items():
+        print(f"{folder:<11} {cid}")
+    print(f"base URI    {r.base_uri}")
+    print(f"contractURI {r.contract_uri}")
+    return 0

@@ -1,0 +1,18 @@
+"""The `car` provider: CAR files in build/car/ for upload by hand elsewhere (Filebase, Storacha, ...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from metadata.publishers.base import Publisher
+
+
+class CarPublisher(Publisher):
+    name = "car"
+    endpoint = "car/"
+
+    def has(self, root: str) -> bool:
+        return False  # the CARs themselves are the product; publish.py reuses an intact one
+
+    def upload(self, car: Path, root: str) -> str:
+        return f"{car} holds {root}: upload it as a CAR to any IPFS service"
