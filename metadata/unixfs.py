@@ -165,13 +165,17 @@ def add_bytes(data: bytes, emit: Emit = None) -> Link:
 def add_file(path: Path | str, emit: Emit = None) -> Link:
     leaves: list[Link] = []
     with open(path, "rb", buffering=0) as fh:
+        # Read exactly each chunk's size: asking for a full 1 MiB for a 200 KB file costs a
+        # fresh 1 MiB allocation per file, which dominated the benchmark.
+        remaining = os.fstat(fh.fileno()).st_size
         while True:
-            chunk = _read_full(fh, CHUNK_SIZE)
-            if not chunk and leaves:
-                break
+            chunk = _read_full(fh, min(CHUNK_SIZE, remaining))
+            remaining -= len(chunk)
             leaves.append(_leaf(emit, chunk))  # an empty file is one empty raw leaf
-            if len(chunk) < CHUNK_SIZE:
+            if remaining <= 0 or not chunk:
                 break
+    if remaining > 0:
+        raise OSError(f"{path} shrank while it was being read")
     return _balanced(emit, leaves)
 
 
@@ -184,7 +188,7 @@ def _read_full(fh, n: int) -> bytes:
             break
         parts.append(b)
         got += len(b)
-    return b"".join(parts)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 # --- directories -----------------------------------------------------------------
