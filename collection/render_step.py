@@ -147,15 +147,21 @@ def stop_on_signals() -> Iterator[list[bool]]:
 
 # ---- the step ------------------------------------------------------------------------------
 
-def _load_checkpoint(build_dir: Path, row, fp: str):
+def _load_checkpoint(build_dir: Path, token_id: int, fp: str):
+    """The token's checkpoint if it belongs to this token's current fingerprint.
+
+    The file, not the state row, is the truth: a crash between writing the file and
+    updating the row must not lose the progress in it.
+    """
     import torch
 
-    if not row or row.fingerprint != fp or not row.checkpoint:
-        return None
-    path = build_dir / row.checkpoint
+    path = build_dir / "checkpoints" / f"{token_id}.pt"
     if not path.exists():
         return None
-    ck = torch.load(path, map_location="cpu", weights_only=True)  # our own plain-tensor file: no pickle code
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)  # our own plain-tensor file: no pickled code
+    except Exception:
+        return None  # unreadable (cannot happen with atomic writes, but never worth a crash): start over
     return ck if ck.get("fingerprint") == fp else None
 
 
@@ -226,7 +232,7 @@ def render_build(build_dir: Path, *, models: str | None = None, device: str | No
                 jobs = []
                 for token in tokens:
                     _, settings, fp = meta[token.id]
-                    ck = _load_checkpoint(build_dir, state.get(token.id), fp)
+                    ck = _load_checkpoint(build_dir, token.id, fp)
                     if ck is None:
                         state.pending(token.id, fp)
                     jobs.append(_job(build_dir, token, settings, ck))

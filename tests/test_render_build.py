@@ -1,0 +1,108 @@
+"""The render step on a plan.json: outputs, labels, skip-when-done, and surviving SIGKILL/SIGTERM."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from collection.render_step import render_build
+from collection.state import DONE, RenderState
+
+
+def pixels(path):
+    return np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
+
+
+def test_render_build_writes_every_output_and_skips_done_tokens(make_build):
+    build = make_build({"snapshots": [4], "video": {"every": 2, "fps": 4}, "batch_size": 2, "init_image": "inputs/jax.png",
+                        "init_weight": 0.1}, with_jax=True)
+    rep = render_build(build, progress=False)
+    assert sorted(rep.rendered) == [1, 2] and rep.failed == [] and rep.skipped == []
+    for tid in (1, 2):
+        img = Image.open(build / "images" / f"{tid}.png")
+        assert img.size == (32, 32)
+        assert img.text["roboz:test-model"] == "true" and img.text["models"] == "tiny"
+        assert json.loads(img.text["settings"])["iterations"] == 8
+        facts = json.loads((build / "renders" / f"{tid}.json").read_text())
+        assert facts["tiny"] is True and facts["iterations"] == 8 and facts["size"] == [32, 32]
+        assert (build / "snapshots" / str(tid) / "0004.png").exists()
+        assert sorted(p.name for p in (build / "frames" / str(tid)).iterdir()) == ["00000.png", "00002.png", "00004.png", "00006.png", "00008.png"]
+        mp4 = (build / "animations" / f"{tid}.mp4").read_bytes()
+        assert mp4[4:8] == b"ftyp" and b"avc1" in mp4  # H.264 in an MP4 container
+        assert not (build / "checkpoints" / f"{tid}.pt").exists()
+    assert img.text["prompt"] == "a robot dog" and img.text["seed"] == "22"
+    with RenderState(build / "state.sqlite") as st:
+        assert [r.status for r in st.all()] == [DONE, DONE]
+    again = render_build(build, progress=False)
+    assert again.rendered == [] and again.skipped == [1, 2]
+
+
+def test_models_override_and_missing_weights_message(make_build, tmp_path):
+    build = make_build({"models": "vqgan_imagenet_f16_16384+ViT-B/32"})
+    env = {**os.environ}
+    r = subprocess.run([sys.executable, "-m", "collection.cli", "render", str(build), "--no-progress",
+                        "--models-dir", str(tmp_path / "empty")], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert "error: model weights for vqgan_imagenet_f16_16384+ViT-B/32 are missing" in r.stderr
+    assert str(tmp_path / "empty" / "vqgan" / "vqgan_imagenet_f16_16384.ckpt") in r.stderr
+    assert f"roboz-collection models fetch vqgan_imagenet_f16_16384+ViT-B/32 --models-dir {tmp_path / 'empty'}" in r.stderr
+    # the same plan renders with --models tiny
+    rep = render_build(build, models="tiny", progress=False)
+    assert sorted(rep.rendered) == [1, 2]
+
+
+def _cli(build, *extra):
+    return [sys.executable, "-m", "collection.cli", "render", str(build), "--models", "tiny", "--device", "cpu", "--no-progress", *extra]
+
+
+def _wait_for(path: Path, proc, timeout=120):
+    t0 = time.time()
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() - t0 < timeout
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_render_resumes_to_the_same_image(make_build, sig):
+    """Kill mid-render, re-run, compare with an uninterrupted run of the same plan.
+
+    The checkpoint holds z, the optimiser state, the iteration and both generators' states,
+    and the loop draws randomness only from those generators, so the resumed run repeats the
+    uninterrupted one bit for bit on CPU (same batch composition: one token).
+    """
+    render = {"iterations": 24, "checkpoint_every": 4, "video": {"every": 4, "fps": 4}, "cutn": 4,
+              "augments": ["flip", "affine", "noise"]}
+    tokens = [{"prompt": "a rusty robot:1 | blur:-0.5", "seed": 11}]
+    ref = make_build(render, tokens, name="ref")
+    assert render_build(ref, progress=False).rendered == [1]
+
+    build = make_build(render, tokens, name="killed")
+    proc = subprocess.Popen(_cli(build), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(build / "checkpoints" / "1.pt", proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert not (build / "images" / "1.png").exists(), "killed too late: the render had finished"
+    import torch
+
+    ck = torch.load(build / "checkpoints" / "1.pt", weights_only=True)
+    assert 0 < ck["iteration"] < 24
+    with RenderState(build / "state.sqlite") as st:
+        assert st.get(1).status == "rendering"
+    r = subprocess.run(_cli(build), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(pixels(build / "images" / "1.png"), pixels(ref / "images" / "1.png"))
+    # progress frames from before the kill survived; the video covers the whole run
+    assert sorted(p.name for p in (build / "frames" / "1").iterdir()) == sorted(p.name for p in (ref / "frames" / "1").iterdir())
+    for f in (ref / "frames" / "1").iterdir():
+        assert np.array_equal(pixels(f), pixels(build / "frames" / "1" / f.name))
