@@ -58,6 +58,7 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
     header = {
         "manifest_sha256": m.sha256,
         "collection": collection_to_dict(_collection_info(m, inputs)),
+        "categories": [c.name for c in m.categories],
         "render": _rewrite_render(m.render.to_dict(), inputs),
         "inputs": {rel: sha for rel, sha in sorted(inputs.values())},
     }

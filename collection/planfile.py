@@ -12,6 +12,7 @@ Layout (keys sorted on disk):
       "manifest_sha256": "<sha256 of the manifest bytes>",
       "collection": {name, symbol, description, external_url, image, name_template,
                      seed, start_id, supply, shuffle, royalties: {receiver, bps}},
+      "categories": ["colour", "object", ...],          # trait categories in manifest order
       "render": {<RenderSettings.to_dict()>},          # defaults for every token
       "inputs": {"inputs/jax.png": "<sha256>", ...},    # files copied into the build dir
       "tokens": [{id, name, special, traits: {category: value}, prompt, seed, render: {overrides}}]
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring as _enc  # the C string encoder json.dumps uses (ensure_ascii=False)
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -69,6 +71,7 @@ class Plan:
     render: dict[str, Any]
     inputs: dict[str, str]
     tokens: tuple[PlannedToken, ...]
+    category_order: tuple[str, ...] = ()
 
     def render_settings(self, token: PlannedToken):
         """The full RenderSettings for one token (imports the generator's dataclass lazily)."""
@@ -87,7 +90,8 @@ class Plan:
 
     @property
     def categories(self) -> list[str]:
-        seen: dict[str, None] = {}
+        """Trait categories in manifest order, then any that only specials use."""
+        seen: dict[str, None] = dict.fromkeys(self.category_order)
         for t in self.tokens:
             for c in t.traits:
                 seen.setdefault(c, None)
@@ -142,12 +146,19 @@ def plan_from_dict(raw: dict[str, Any]) -> Plan:
         shuffle=c["shuffle"],
         royalties=Royalties(roy["receiver"], roy["bps"]) if roy else None,
     )
+    order = list(raw.get("categories") or ())
+    rank = {c: i for i, c in enumerate(order)}
+
+    def ordered(traits: dict[str, str]) -> dict[str, str]:
+        # plan.json sorts keys; give callers the manifest's order back.
+        return dict(sorted(traits.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+
     tokens = tuple(
         PlannedToken(
             id=t["id"],
             name=t["name"],
             special=t.get("special"),
-            traits=dict(t["traits"]),
+            traits=ordered(t["traits"]),
             prompt=t["prompt"],
             seed=t["seed"],
             render=dict(t.get("render") or {}),
@@ -160,6 +171,7 @@ def plan_from_dict(raw: dict[str, Any]) -> Plan:
         render=dict(raw["render"]),
         inputs=dict(raw.get("inputs") or {}),
         tokens=tokens,
+        category_order=tuple(order),
     )
 
 
@@ -191,6 +203,36 @@ def collection_to_dict(c: CollectionInfo) -> dict[str, Any]:
     }
 
 
+def _indented_json(obj: Any, pad: str) -> str:
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
+    return text.replace("\n", "\n" + pad)
+
+
+def token_json(t: PlannedToken, pad: str = "") -> str:
+    """One token exactly as `json.dumps(token_to_dict(t), indent=2, sort_keys=True)` writes it,
+    every line prefixed by `pad`, but without the pure-Python encoder `indent` falls back to:
+    a million-token plan is written in seconds instead of minutes."""
+    p2 = pad + "  "
+    if t.traits:
+        inner = ",\n".join(f"{p2}  {_enc(k)}: {_enc(v)}" for k, v in sorted(t.traits.items()))
+        traits = "{\n" + inner + "\n" + p2 + "}"
+    else:
+        traits = "{}"
+    render = _indented_json(t.render, p2) if t.render else "{}"
+    special = "null" if t.special is None else _enc(t.special)
+    return (
+        f"{pad}{{\n"
+        f'{p2}"id": {int(t.id)},\n'
+        f'{p2}"name": {_enc(t.name)},\n'
+        f'{p2}"prompt": {_enc(t.prompt)},\n'
+        f'{p2}"render": {render},\n'
+        f'{p2}"seed": {int(t.seed)},\n'
+        f'{p2}"special": {special},\n'
+        f'{p2}"traits": {traits}\n'
+        f"{pad}}}"
+    )
+
+
 def iter_plan_json(header: dict[str, Any], tokens: Iterable[PlannedToken]) -> Iterator[str]:
     """Stream plan.json in chunks, so a 1,000,000-token plan never exists as one string.
 
@@ -206,9 +248,7 @@ def iter_plan_json(header: dict[str, Any], tokens: Iterable[PlannedToken]) -> It
     first = True
     wrote_any = False
     for t in tokens:
-        body = json.dumps(token_to_dict(t), indent=2, sort_keys=True, ensure_ascii=False)
-        body = "\n".join("    " + line for line in body.split("\n"))
-        yield ("[\n" if first else ",\n") + body
+        yield ("[\n" if first else ",\n") + token_json(t, "    ")
         first = False
         wrote_any = True
     yield "\n  ]" if wrote_any else "[]"

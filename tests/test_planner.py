@@ -294,3 +294,27 @@ def test_random_manifests_plan_correctly(spec):
         for rule in exclusions:
             assert not all(t.traits[c] in vals for c, vals in rule.items()), (t.traits, rule)
     assert sorted(t.special for t in first if t.special) == [f"S{i}" for i in range(n_specials)]
+
+
+token_strategy = st.builds(
+    lambda i, name, special, traits, prompt, seed, render: __import__("collection.planfile", fromlist=["x"]).PlannedToken(
+        i, name, special, traits, prompt, seed, render
+    ),
+    st.integers(0, 10**9),
+    st.text(),
+    st.none() | st.text(),
+    st.dictionaries(st.text(), st.text(), max_size=4),
+    st.text(),
+    st.integers(0, 2**32 - 1),
+    st.dictionaries(st.sampled_from(["iterations", "size", "init_image", "video"]), st.integers() | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), max_size=3),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(token_strategy)
+def test_fast_token_json_equals_json_dumps(t):
+    from collection.planfile import token_json, token_to_dict
+
+    expected = json.dumps(token_to_dict(t), indent=2, sort_keys=True, ensure_ascii=False)
+    assert token_json(t) == expected
+    assert token_json(t, "    ") == "\n".join("    " + line for line in expected.split("\n"))
