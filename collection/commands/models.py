@@ -55,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     if args.action == "list":
         t = Table(title=f"models in {root}")
-        for c in ("kind", "name", "file", "present"):
-            t.add_column(c)
+        t.add_column("kind", no_wrap=True)
+        t.add_column("name", no_wrap=True)
+        t.add_column("file", overflow="fold")
+        t.add_column("present", no_wrap=True)
         for s in VQGANS.values():
             st = weights.vqgan_status(s, root, check=False)
             t.add_row("vqgan", s.name, s.ckpt_file, "yes" if st.present else "no")
