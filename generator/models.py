@@ -55,7 +55,10 @@ def vqgan_from_config(config) -> nn.Module:
     weights into a CWD-relative folder; rendering never needs a loss.
     """
     from omegaconf import OmegaConf
-    from taming.models import vqgan as taming_vqgan
+
+    with warnings.catch_warnings():  # Lightning 1.9 deprecation chatter on taming's import
+        warnings.simplefilter("ignore")
+        from taming.models import vqgan as taming_vqgan
 
     config = OmegaConf.create(OmegaConf.to_container(config, resolve=True))
     params = config.model.params
@@ -96,7 +99,9 @@ def load_vqgan(config_path: Path, ckpt_path: Path) -> nn.Module:
 
 def load_clip(path: Path) -> nn.Module:
     """CLIP from a plain state dict or OpenAI's TorchScript archive. Caller verified the hash."""
-    from clip.model import build_model
+    with warnings.catch_warnings():  # clip imports pkg_resources
+        warnings.simplefilter("ignore")
+        from clip.model import build_model
 
     try:  # a plain state dict (the tiny model, or a converted file)
         sd = torch.load(path, map_location="cpu", weights_only=True)
