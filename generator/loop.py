@@ -155,7 +155,13 @@ class TokenState:
     rng: TokenRng
     iteration: int = 0
     last_loss: float = float("nan")
+    prior_seconds: float = 0.0  # time spent in earlier, interrupted runs
     started: float = field(default_factory=time.perf_counter)
+    _batch_size: int = 1
+
+    def seconds(self, batch_size: int) -> float:
+        """This token's share of the batch's wall time, plus earlier runs'."""
+        return self.prior_seconds + (time.perf_counter() - self.started) / batch_size
 
     def checkpoint(self) -> dict[str, Any]:
         return {
@@ -166,6 +172,7 @@ class TokenState:
             "optimiser": _to_cpu(self.opt.state_dict()),
             "rng": {k: v.clone() for k, v in self.rng.state().items()},
             "loss": self.last_loss,
+            "seconds": self.seconds(self._batch_size),
         }
 
 
@@ -248,6 +255,7 @@ class Renderer:
             rng.load_state(ck["rng"])
             st.iteration = int(ck["iteration"])
             st.last_loss = float(ck.get("loss", float("nan")))
+            st.prior_seconds = float(ck.get("seconds", 0.0))
         return st
 
     # -- the loop --
@@ -301,8 +309,9 @@ class Renderer:
     def render_batch(self, jobs: Sequence[TokenJob], cb: Callbacks) -> list[TokenResult]:
         s = jobs[0].settings
         states = [self.setup(j) for j in jobs]
+        for st in states:
+            st._batch_size = len(states)
         ids = tuple(j.id for j in jobs)
-        t0 = time.perf_counter()
         while True:
             it = states[0].iteration
             done = it >= s.iterations
@@ -331,8 +340,7 @@ class Renderer:
             if states[0].iteration % s.checkpoint_every == 0 and states[0].iteration < s.iterations:
                 for st in states:
                     cb.on_checkpoint(st.job.id, st.checkpoint())
-        seconds = time.perf_counter() - t0
-        results = [TokenResult(st.job.id, to_pil(images[i]), st.last_loss, st.iteration, seconds / len(states), str(self.device))
+        results = [TokenResult(st.job.id, to_pil(images[i]), st.last_loss, st.iteration, st.seconds(len(states)), str(self.device))
                    for i, st in enumerate(states)]
         for r in results:
             cb.on_result(r)

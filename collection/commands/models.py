@@ -80,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
                     weights.fetch_vqgan(VQGANS[name], root, fn)
                 else:
                     weights.fetch_clip(CLIPS[name], root, fn)
+        if any("tiny" in n.split("+") for n in args.names):
+            from generator.tiny import ensure_tiny
+
+            ensure_tiny(root)
         if args.safetensors:
             from generator.models import convert_to_safetensors
 
