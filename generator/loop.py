@@ -157,7 +157,7 @@ class TokenState:
     last_loss: float = float("nan")
     prior_seconds: float = 0.0  # time spent in earlier, interrupted runs
     started: float = field(default_factory=time.perf_counter)
-    _batch_size: int = 1
+    batch_size: int = 1  # tokens sharing this one's batch (for its share of the time)
 
     def seconds(self, batch_size: int) -> float:
         """This token's share of the batch's wall time, plus earlier runs'."""
@@ -172,7 +172,7 @@ class TokenState:
             "optimiser": _to_cpu(self.opt.state_dict()),
             "rng": {k: v.clone() for k, v in self.rng.state().items()},
             "loss": self.last_loss,
-            "seconds": self.seconds(self._batch_size),
+            "seconds": self.seconds(self.batch_size),
         }
 
 
@@ -310,20 +310,13 @@ class Renderer:
         s = jobs[0].settings
         states = [self.setup(j) for j in jobs]
         for st in states:
-            st._batch_size = len(states)
+            st.batch_size = len(states)
         ids = tuple(j.id for j in jobs)
-        while True:
-            it = states[0].iteration
-            done = it >= s.iterations
-            if done:
-                with torch.no_grad():
-                    images = self.decode(torch.cat([st.z for st in states]), s)
-                self._emit_images(states, images, cb)
-                break
+        while states[0].iteration < s.iterations:
             if cb.should_stop():
                 for st in states:
                     cb.on_checkpoint(st.job.id, st.checkpoint())
-                raise Interrupted(f"stopped at iteration {it}")
+                raise Interrupted(f"stopped at iteration {states[0].iteration}")
             for st in states:
                 st.opt.zero_grad(set_to_none=True)
             images = self.decode(torch.cat([st.z for st in states]), s)
@@ -340,6 +333,9 @@ class Renderer:
             if states[0].iteration % s.checkpoint_every == 0 and states[0].iteration < s.iterations:
                 for st in states:
                     cb.on_checkpoint(st.job.id, st.checkpoint())
+        with torch.no_grad():  # the image of z after the last step
+            images = self.decode(torch.cat([st.z for st in states]), s)
+        self._emit_images(states, images, cb)
         results = [TokenResult(st.job.id, to_pil(images[i]), st.last_loss, st.iteration, st.seconds(len(states)), str(self.device))
                    for i, st in enumerate(states)]
         for r in results:

@@ -106,3 +106,9 @@ def test_snapshots_and_frames_are_reported(tiny_models):
     Renderer(tiny_models).render([TokenJob(1, "a robot", 1, s)], Callbacks(on_image=lambda t, k, i, img: seen.append((k, i))))
     assert ("snapshot", 2) in seen and ("snapshot", 6) in seen
     assert [i for k, i in seen if k == "frame"] == [0, 3, 6]
+
+
+def test_bf16_autocast_runs_on_cpu(tiny_models):
+    s = RenderSettings(**{**S.__dict__, "iterations": 2, "precision": "bf16"})
+    r = render_one(tiny_models, TokenJob(1, "a robot", 3, s))
+    assert np.isfinite(r.final_loss) and r.image.size == (32, 32)

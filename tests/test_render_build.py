@@ -44,8 +44,9 @@ def test_render_build_writes_every_output_and_skips_done_tokens(make_build):
     assert again.rendered == [] and again.skipped == [1, 2]
 
 
-def test_models_override_and_missing_weights_message(make_build, tmp_path):
-    build = make_build({"models": "vqgan_imagenet_f16_16384+ViT-B/32"})
+def test_models_override_special_override_and_missing_weights_message(make_build, tmp_path):
+    tokens = [{"prompt": "a robot", "seed": 1}, {"prompt": "the golden one", "seed": 2, "render": {"iterations": 4, "cutn": 2}}]
+    build = make_build({"models": "vqgan_imagenet_f16_16384+ViT-B/32"}, tokens)
     env = {**os.environ}
     r = subprocess.run([sys.executable, "-m", "collection.cli", "render", str(build), "--no-progress",
                         "--models-dir", str(tmp_path / "empty")], capture_output=True, text=True, env=env, timeout=120)
@@ -57,6 +58,9 @@ def test_models_override_and_missing_weights_message(make_build, tmp_path):
     # the same plan renders with --models tiny
     rep = render_build(build, models="tiny", progress=False)
     assert sorted(rep.rendered) == [1, 2]
+    facts = [json.loads((build / "renders" / f"{i}.json").read_text()) for i in (1, 2)]
+    assert [f["iterations"] for f in facts] == [8, 4] and facts[1]["settings"]["cutn"] == 2  # the special's overrides
+    assert all(f["models"] == "tiny" and f["tiny"] for f in facts)
 
 
 def _cli(build, *extra):
