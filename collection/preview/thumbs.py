@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 THUMB_DIR = ".thumbs"
+THUMB_VERSION = 2  # bump when make_thumb's output changes, so old entries are remade
 BACKGROUND = (24, 24, 27)
 
 
@@ -33,7 +34,7 @@ def thumb_relpath(src_rel: str, size: int) -> str:
 
 
 def cache_key(st: os.stat_result) -> bytes:
-    return f"roboz-thumb:{st.st_mtime_ns}:{st.st_size}".encode()
+    return f"roboz-thumb/{THUMB_VERSION}:{st.st_mtime_ns}:{st.st_size}".encode()
 
 
 def cached_thumb_path(build_dir: Path, src_rel: str, size: int) -> str | None:
