@@ -59,7 +59,7 @@ def run_one(cfg: dict) -> dict:
         models = load_models("tiny", dev)
     else:
         models = full_models(dev)
-    s = RenderSettings(models="tiny", init_image=None, size=(cfg["size"], cfg["size"]), iterations=cfg["iterations"] + (1 if cfg["iterations"] < 7 else 3),
+    s = RenderSettings(models="tiny", init_image=None, size=(cfg["size"], cfg["size"]), iterations=cfg["iterations"] + cfg["warmup"],
                        cutn=cfg["cutn"], batch_size=cfg["batch"], precision=cfg["precision"], checkpoint_every=10**6)
     jobs = [TokenJob(i, "a rusty robot", i, s) for i in range(cfg["batch"])]
     marks = []
@@ -72,8 +72,8 @@ def run_one(cfg: dict) -> dict:
     if dev.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     Renderer(models).render(jobs, Callbacks(on_progress=on_progress))
-    skip = 1 if len(marks) < 8 else 3  # the first iterations pay one-time costs (allocator, oneDNN primitives)
-    its = (len(marks) - 1 - skip) / (marks[-1] - marks[skip])
+    # marks[i] = end of iteration i+1; the first `warmup` iterations pay one-time costs (allocator, oneDNN primitives)
+    its = cfg["iterations"] / (marks[-1] - marks[cfg["warmup"] - 1])
     out = {**cfg, "it_s": its, "token_it_s": its * cfg["batch"],
            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if dev.startswith("cuda"):
@@ -82,10 +82,10 @@ def run_one(cfg: dict) -> dict:
 
 
 def configs(args) -> list[dict]:
-    base = dict(device=args.device, precision="fp32", iterations=args.iterations)
+    base = dict(device=args.device, precision="fp32", iterations=args.iterations, warmup=1)
     out = []
     if args.only in (None, "tiny"):
-        out += [dict(base, models="tiny", size=64, cutn=32, batch=b, iterations=max(args.iterations, 20)) for b in (1, 2, 4)]
+        out += [dict(base, models="tiny", size=64, cutn=32, batch=b, iterations=max(args.iterations, 20), warmup=3) for b in (1, 2, 4)]
     if args.only in (None, "full"):
         if args.device == "cpu":
             out += [dict(base, models="full", size=sz, cutn=32, batch=b) for sz in (128, 256) for b in (1, 2, 4)]
@@ -126,8 +126,10 @@ def main() -> None:
                f"{x['token_it_s']:.3f}", f"{1 / x['token_it_s']:.2f}", f"{x['peak_rss_mib']:.0f}",
                f"{x['peak_gpu_mib']:.0f}" if "peak_gpu_mib" in x else "-"]
         t.add_row(*row)
-        console.print(" ".join(row))  # streamed, for long runs
+        console.print(" ".join(row) + f"   (load {__import__('os').getloadavg()[0]:.1f})")  # streamed, for long runs
     console.print(t)
+    # Other processes on a small machine slow every figure down; say how busy it was.
+    console.print(f"load average at the end: {__import__('os').getloadavg()[0]:.1f} on {__import__('os').cpu_count()} cores")
 
 
 if __name__ == "__main__":
