@@ -179,12 +179,57 @@ def _job(build_dir: Path, token: PlannedToken, settings, checkpoint):
     return TokenJob(token.id, token.prompt, token.seed, settings, init, tuple(prompts), checkpoint)
 
 
+def select_tokens(build_dir: Path, plan: Plan, state, models: str | None, dev: str,
+                  skipped: list[int]) -> tuple[dict[str, list[PlannedToken]], dict[int, tuple]]:
+    """Decide per token: skip (done, same fingerprint, image present; appended to `skipped`) or render (maybe resume).
+
+    Returns (models name -> tokens to render, id -> (token, settings, fingerprint)); shared by both executors.
+    """
+    from collection.state import DONE
+    from generator.registry import parse_models
+
+    todo: dict[str, list] = {}
+    meta: dict[int, tuple] = {}
+    for token in plan.tokens:
+        settings = plan.render_settings(token)
+        if models:
+            settings = settings.with_overrides({"models": models})
+        if settings.precision == "fp16" and not dev.startswith("cuda"):
+            raise UserError("precision fp16 needs a CUDA device", hint="use precision bf16 or fp32 on CPU", exit_code=2)
+        name = str(parse_models(settings.models))
+        fp = fingerprint(token, settings.to_dict())
+        row = state.get(token.id)
+        if row and row.status == DONE and row.fingerprint == fp and (build_dir / "images" / f"{token.id}.png").exists():
+            skipped.append(token.id)
+            continue
+        meta[token.id] = (token, settings, fp)
+        todo.setdefault(name, []).append(token)
+    return todo, meta
+
+
+def load_jobs(build_dir: Path, state, meta: dict[int, tuple], tokens: list[PlannedToken]) -> list:
+    """TokenJobs for `tokens`, each resuming from its checkpoint when it has a valid one (else marked pending)."""
+    jobs = []
+    for token in tokens:
+        _, settings, fp = meta[token.id]
+        ck = _load_checkpoint(build_dir, token.id, fp)
+        if ck is None:
+            state.pending(token.id, fp)
+        jobs.append(_job(build_dir, token, settings, ck))
+    return jobs
+
+
 def render_build(build_dir: Path, *, models: str | None = None, device: str | None = None,
                  models_dir: Path | None = None, progress: bool = True, executor: str = "local",
                  ray_address: str | None = None) -> RenderReport:
     """Render every token of build_dir/plan.json that is not done yet; see the module docstring for outputs."""
+    if executor == "ray":  # same selection, writer and state; tokens painted by Ray actors (collection/ray_executor.py)
+        from collection.ray_executor import render_build_ray
+
+        return render_build_ray(Path(build_dir), models=models, device=device, models_dir=models_dir, progress=progress,
+                                address=ray_address)
     if executor != "local":
-        raise UserError(f"executor {executor!r} is not available yet", hint="use the local executor", exit_code=2)
+        raise UserError(f"unknown executor {executor!r}", hint="use --executor local or --executor ray", exit_code=2)
     build_dir = Path(build_dir)
     try:
         plan: Plan = load_plan(build_dir)
@@ -193,10 +238,9 @@ def render_build(build_dir: Path, *, models: str | None = None, device: str | No
 
     import torch
 
-    from collection.state import DONE, RenderState
+    from collection.state import RenderState
     from generator.loop import Callbacks, Interrupted, Renderer
     from generator.models import load_models
-    from generator.registry import parse_models
 
     t0 = time.perf_counter()
     dev = pick_device(device)
@@ -206,36 +250,14 @@ def render_build(build_dir: Path, *, models: str | None = None, device: str | No
     report = RenderReport()
     state = RenderState(build_dir / "state.sqlite")
     try:
-        # Decide per token: skip (done, same fingerprint, image present) or render (maybe resume).
-        todo: dict[str, list] = {}
-        meta: dict[int, tuple] = {}
-        for token in plan.tokens:
-            settings = plan.render_settings(token)
-            if models:
-                settings = settings.with_overrides({"models": models})
-            if settings.precision == "fp16" and not dev.startswith("cuda"):
-                raise UserError("precision fp16 needs a CUDA device", hint="use precision bf16 or fp32 on CPU", exit_code=2)
-            name = str(parse_models(settings.models))
-            fp = fingerprint(token, settings.to_dict())
-            row = state.get(token.id)
-            if row and row.status == DONE and row.fingerprint == fp and (build_dir / "images" / f"{token.id}.png").exists():
-                report.skipped.append(token.id)
-                continue
-            meta[token.id] = (token, settings, fp)
-            todo.setdefault(name, []).append(token)
+        todo, meta = select_tokens(build_dir, plan, state, models, dev, report.skipped)
         total = len(plan.tokens)
         display = _Display(total, len(report.skipped), enabled=progress)
         with stop_on_signals() as stop, display:
             for name, tokens in todo.items():
                 m = load_models(name, dev, models_dir)
                 writer = BuildWriter(build_dir, state, meta, m.name, m.tiny)
-                jobs = []
-                for token in tokens:
-                    _, settings, fp = meta[token.id]
-                    ck = _load_checkpoint(build_dir, token.id, fp)
-                    if ck is None:
-                        state.pending(token.id, fp)
-                    jobs.append(_job(build_dir, token, settings, ck))
+                jobs = load_jobs(build_dir, state, meta, tokens)
                 renderer = Renderer(m)
                 cb = Callbacks(
                     on_progress=display.on_progress,
