@@ -12,6 +12,7 @@ examples:
   roboz-collection render my-roboz/build
   roboz-collection render my-roboz/build --models tiny --device cpu     # pipeline check, no weights
   roboz-collection render my-roboz/build --models-dir /mnt/weights      # weights copied by hand
+  roboz-collection render my-roboz/build --executor ray --ray-address auto   # on a Ray cluster
 
 Ctrl-C (or SIGTERM) checkpoints every running token; run the same command again to resume.
 """
@@ -23,13 +24,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     p.add_argument("--models-dir", type=Path, help="folder with model weights (default: the cache, or $ROBOZ_HOME/models)")
     p.add_argument("--no-progress", action="store_true", help="no live progress display")
+    p.add_argument("--executor", choices=("local", "ray"), default="local", help="ray: spread tokens over a Ray cluster (docs/ray.md)")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (auto, ray://HOST:10001); default: a local Ray")
 
 
 def run(args: argparse.Namespace) -> int:
     from collection.render_step import render_build
 
     report = render_build(args.build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address)
     c = report.counts
     print(f"rendered {c['rendered']}, skipped {c['skipped']} (already done), failed {c['failed']} in {report.seconds:.1f} s")
     for tid, err in sorted(report.errors.items()):
