@@ -75,21 +75,30 @@ def _wait_for(path: Path, proc, timeout=120):
         time.sleep(0.05)
 
 
+KILL_RENDER = {"iterations": 24, "checkpoint_every": 4, "video": {"every": 4, "fps": 4}, "cutn": 4,
+               "augments": ["flip", "affine", "noise"]}
+KILL_TOKENS = [{"prompt": "a rusty robot:1 | blur:-0.5", "seed": 11}]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, roboz_home):
+    from tests.fixtures_generator import FAST, write_plan
+
+    ref = write_plan(tmp_path_factory.mktemp("ref"), {**FAST, **KILL_RENDER}, KILL_TOKENS)
+    assert render_build(ref, progress=False).rendered == [1]
+    return ref
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_render_resumes_to_the_same_image(make_build, sig):
+def test_killed_render_resumes_to_the_same_image(make_build, uninterrupted, sig):
     """Kill mid-render, re-run, compare with an uninterrupted run of the same plan.
 
     The checkpoint holds z, the optimiser state, the iteration and both generators' states,
     and the loop draws randomness only from those generators, so the resumed run repeats the
     uninterrupted one bit for bit on CPU (same batch composition: one token).
     """
-    render = {"iterations": 24, "checkpoint_every": 4, "video": {"every": 4, "fps": 4}, "cutn": 4,
-              "augments": ["flip", "affine", "noise"]}
-    tokens = [{"prompt": "a rusty robot:1 | blur:-0.5", "seed": 11}]
-    ref = make_build(render, tokens, name="ref")
-    assert render_build(ref, progress=False).rendered == [1]
-
-    build = make_build(render, tokens, name="killed")
+    ref = uninterrupted
+    build = make_build(KILL_RENDER, KILL_TOKENS, name="killed")
     proc = subprocess.Popen(_cli(build), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(build / "checkpoints" / "1.pt", proc)
     proc.send_signal(sig)
@@ -110,3 +119,4 @@ def test_killed_render_resumes_to_the_same_image(make_build, sig):
     assert sorted(p.name for p in (build / "frames" / "1").iterdir()) == sorted(p.name for p in (ref / "frames" / "1").iterdir())
     for f in (ref / "frames" / "1").iterdir():
         assert np.array_equal(pixels(f), pixels(build / "frames" / "1" / f.name))
+    assert (build / "animations" / "1.mp4").stat().st_size > 0
