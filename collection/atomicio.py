@@ -21,6 +21,8 @@ def atomic_open(path: Path | str, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # mkstemp makes 0600 files; outputs are ordinary files a user shares, so honour the umask.
+    os.fchmod(fd, 0o666 & ~_UMASK)
     kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
     try:
         with os.fdopen(fd, mode, **kwargs) as fh:
@@ -63,6 +65,16 @@ def dumps_json(obj: Any) -> str:
 
 def write_json(path: Path | str, obj: Any) -> Path:
     return write_text(path, dumps_json(obj))
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do it once at import, before any threads.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def _fsync_dir(directory: Path) -> None:

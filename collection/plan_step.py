@@ -34,8 +34,8 @@ class PlanSummary:
     changed: bool = True
 
 
-def default_build_dir(manifest_path: Path) -> Path:
-    return manifest_path.resolve().parent / "build"
+def default_build_dir(manifest_path: Path, *, draft: bool = False) -> Path:
+    return manifest_path.resolve().parent / ("build-draft" if draft else "build")
 
 
 def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSummary:

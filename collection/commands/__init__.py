@@ -17,4 +17,5 @@ COMMAND_MODULES = (
     "publish",
     "mint",
     "models",
+    "demo",
 )

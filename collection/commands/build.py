@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from collection.commands.plan import plan_and_report
 
     t0 = time.monotonic()
-    _m, summary = plan_and_report(args.manifest, args.out, force=args.force)
+    _m, summary = plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft)
     build_dir = summary.build_dir
     run_after_plan(build_dir, args)
     print(f"build finished in {time.monotonic() - t0:.0f} s: {build_dir}")

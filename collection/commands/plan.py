@@ -22,19 +22,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_plan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="build directory (default: build/ beside the manifest)")
     p.add_argument("--force", action="store_true", help="replace a plan.json that differs even if tokens were rendered from it")
+    p.add_argument(
+        "--draft",
+        action="store_true",
+        help="a quick low-resolution pass (at most 64 px, 30 iterations) into build-draft/, for checking the pipeline",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    plan_and_report(args.manifest, args.out, force=args.force)
+    plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft)
     return 0
 
 
-def plan_and_report(manifest: Path, out: Path | None, *, force: bool = False, quiet: bool = False):
+def plan_and_report(manifest: Path, out: Path | None, *, force: bool = False, draft: bool = False, quiet: bool = False):
     from collection.manifest import load_manifest
     from collection.plan_step import default_build_dir, make_plan
 
     m = load_manifest(manifest)
-    build_dir = out or default_build_dir(manifest)
+    if draft:
+        from collection.draft import draft_manifest
+
+        m = draft_manifest(m)
+    build_dir = out or default_build_dir(manifest, draft=draft)
     summary = make_plan(m, build_dir, force=force)
     if not quiet:
         print_summary(m, summary)

@@ -1,0 +1,47 @@
+# roboz-collection: the two commands of the README are `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+EXAMPLE := examples/rusty-roboz/manifest.yaml
+DEMO_BUILD := examples/rusty-roboz/build
+
+.PHONY: setup python node browser demo test bench clean-demo
+
+setup: python node browser
+
+# pip takes torch 2.14.1 from local disk where it lies there (see DESIGN.md); the `ray`
+# extra is installed because the Ray executor's tests run in the suite.
+python: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet -e ".[test,ray]"
+	@touch $@
+
+node: contracts/node_modules/.installed tests/js/node_modules/.installed
+contracts/node_modules/.installed: contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+tests/js/node_modules/.installed: tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The gallery is tested in Debian's chromium (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+# Command 1: the whole pipeline on the bundled example, offline.
+demo: setup
+	$(BIN)/roboz-collection demo $(EXAMPLE)
+
+# Command 2: the whole test suite.
+test: setup
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: setup
+	for b in plan render cid gas preview ray_executor; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+
+clean-demo:
+	rm -rf $(DEMO_BUILD)
