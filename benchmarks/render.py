@@ -111,7 +111,7 @@ def main() -> None:
 
     import torch
 
-    console = Console()
+    console = Console(width=140)  # a table, not prose: never fold its columns
     t = Table(title=f"render speed on {args.device} ({torch.get_num_threads()} CPU threads, torch {torch.__version__})")
     for c in ("models", "size", "cutn", "precision", "batch", "it/s", "token-it/s", "s/token-it", "peak RSS MiB", "peak GPU MiB"):
         t.add_column(c, justify="right")
