@@ -72,7 +72,7 @@ class RayOptions:
                 try:
                     kw[name] = typ(env[key])
                 except ValueError:
-                    raise UserError(f"{key}={env[key]!r} is not a {typ.__name__}", exit_code=2) from None
+                    raise UserError(f"{key}={env[key]!r} is not a number", exit_code=2) from None
         return cls(**kw)
 
 

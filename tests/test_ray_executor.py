@@ -98,6 +98,26 @@ def test_unknown_executor_is_refused(make_build):
         render_build(make_build(), executor="dask", progress=False)
 
 
+def test_options_devices_workers_and_segments():
+    from collection.ray_executor import RayOptions, cluster_device, segment_end, worker_count
+    from generator.settings import RenderSettings
+
+    o = RayOptions.from_env({"ROBOZ_RAY_GPUS_PER_WORKER": "0.5", "ROBOZ_RAY_WORKERS": "", "ROBOZ_RAY_MAX_RESTARTS": "2"})
+    assert (o.gpus_per_worker, o.workers, o.max_restarts) == (0.5, None, 2)
+    with pytest.raises(UserError, match="ROBOZ_RAY_WORKERS='two' is not a number"):
+        RayOptions.from_env({"ROBOZ_RAY_WORKERS": "two"})
+    assert cluster_device(None, {"CPU": 8, "GPU": 2}) == "cuda" and cluster_device("auto", {"CPU": 8}) == "cpu"
+    assert cluster_device("cuda:1", {"GPU": 4}) == "cuda" and cluster_device("cpu", {"GPU": 4}) == "cpu"
+    with pytest.raises(UserError, match="has no GPUs"):
+        cluster_device("cuda", {"CPU": 8})
+    assert worker_count(o, "cuda", {"CPU": 16, "GPU": 4}, batches=100) == 8     # two per GPU
+    assert worker_count(o, "cuda", {"CPU": 16, "GPU": 4}, batches=3) == 3       # never idle workers
+    assert worker_count(RayOptions(cpus_per_worker=2), "cpu", {"CPU": 16}, batches=100) == 8
+    s = RenderSettings(iterations=500, checkpoint_every=50)
+    assert [segment_end(i, s) for i in (0, 49, 50, 450, 499)] == [50, 50, 100, 500, 500]
+    assert segment_end(0, RenderSettings(iterations=30, checkpoint_every=50)) == 30
+
+
 # ---- on a local Ray cluster -----------------------------------------------------------------
 
 def test_ray_build_equals_local_build_file_for_file(make_build, ray_cluster):
@@ -199,3 +219,13 @@ def test_killed_driver_resumes_on_the_next_run(make_build, ray_cluster, long_ref
     assert f"rendered {6 - len(done_before)}, skipped {len(done_before)} (already done), failed 0" in r.stdout
     assert {row[1] for row in rows(build)} == {DONE}
     assert outputs(build) == outputs(long_reference)
+
+
+def test_missing_weights_on_the_workers_is_one_user_error(make_build, ray_cluster, tmp_path):
+    build = make_build({"models": "vqgan_imagenet_f16_16384+ViT-B/32"})
+    with pytest.raises(UserError) as e:
+        render_build(build, executor="ray", models_dir=tmp_path / "empty", progress=False)
+    assert "model weights for vqgan_imagenet_f16_16384+ViT-B/32 are missing" in e.value.message
+    assert e.value.message.startswith("on ")  # names the node
+    assert "roboz-collection models fetch" in e.value.hint
+    assert not (build / "images").exists()
