@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from json.encoder import encode_basestring as _enc  # the C string encoder json.dumps uses (ensure_ascii=False)
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -176,31 +176,11 @@ def plan_from_dict(raw: dict[str, Any]) -> Plan:
 
 
 def token_to_dict(t: PlannedToken) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "name": t.name,
-        "special": t.special,
-        "traits": t.traits,
-        "prompt": t.prompt,
-        "seed": t.seed,
-        "render": t.render,
-    }
+    return asdict(t)
 
 
 def collection_to_dict(c: CollectionInfo) -> dict[str, Any]:
-    return {
-        "name": c.name,
-        "symbol": c.symbol,
-        "description": c.description,
-        "external_url": c.external_url,
-        "image": c.image,
-        "name_template": c.name_template,
-        "seed": c.seed,
-        "start_id": c.start_id,
-        "supply": c.supply,
-        "shuffle": c.shuffle,
-        "royalties": {"receiver": c.royalties.receiver, "bps": c.royalties.bps} if c.royalties else None,
-    }
+    return asdict(c)  # royalties becomes {"receiver", "bps"} or stays None
 
 
 def _indented_json(obj: Any, pad: str) -> str:
