@@ -201,7 +201,7 @@ def running_workers(ray) -> list[dict[str, Any]]:
 @dataclass
 class RayReport(RenderReport):
     # every segment received, in order: (token ids, from iteration, to iteration, worker pid, host)
-    segments: list[tuple[tuple[int, ...], int, int, int, str]] = field(default_factory=list)
+    segments: list[tuple[tuple[int, ...], int, int, int, str]] = field(default_factory=list, repr=False)
     workers: int = 0
 
 
