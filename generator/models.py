@@ -58,6 +58,8 @@ def vqgan_from_config(config) -> nn.Module:
 
     with warnings.catch_warnings():  # Lightning 1.9 deprecation chatter on taming's import
         warnings.simplefilter("ignore")
+        import pytorch_lightning  # noqa: F401  on import it puts its own warning filters first,
+        warnings.simplefilter("ignore")  # so ours go back in front before taming triggers them
         from taming.models import vqgan as taming_vqgan
 
     config = OmegaConf.create(OmegaConf.to_container(config, resolve=True))

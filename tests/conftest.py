@@ -3,6 +3,5 @@
 pytest_plugins = [
     "tests.fixtures_ipfs",
     "tests.fixtures_chain",
-    # "tests.fixtures_generator", "tests.fixtures_chain", ... : add your area's module here
     "tests.fixtures_generator",
 ]
