@@ -42,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_after_plan(build_dir: Path, args: argparse.Namespace) -> None:
+    from collection.commands import metadata as metadata_cmd
+    from collection.commands import preview as preview_cmd
+    from collection.commands import render as render_cmd
+    from collection.errors import UserError
     from collection.render_step import render_build
 
     report = render_build(
@@ -53,12 +57,17 @@ def run_after_plan(build_dir: Path, args: argparse.Namespace) -> None:
         executor=args.executor,
         ray_address=args.ray_address,
     )
-    print(f"render: {report}")
+    render_cmd.print_report(report)
+    if report.failed:
+        raise UserError(
+            f"{len(report.failed)} token(s) failed to render; metadata and preview need every image",
+            hint="fix the cause above and run the same command again: finished tokens are kept",
+        )
 
     from metadata.build import write_metadata
 
-    print(f"metadata: {write_metadata(build_dir)}")
+    metadata_cmd.print_report(write_metadata(build_dir))
     if not args.no_preview:
         from collection.preview import make_preview
 
-        print(f"preview: {make_preview(build_dir)}")
+        preview_cmd.print_report(make_preview(build_dir), build_dir)

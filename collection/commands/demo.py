@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
         con.print(
             Panel.fit(
                 f"[bold]The real weights for {m.render.models} are not in the cache.[/]\n{why}\n\n"
-                "Rendering a DRAFT with random-weight TINY test models instead: the pictures are\n"
-                "noise-like textures, labelled as test renders in their PNG text and metadata.\n"
-                "The rest of the pipeline (metadata, CIDs, CARs, contract, mint) is the real thing.\n"
+                "Rendering a DRAFT (64 px, 30 iterations) with random-weight TINY test models instead: "
+                "the pictures are noise-like textures, labelled as test renders in their PNG text and metadata. "
+                "The rest of the pipeline (metadata, CIDs, CARs, contract, mint) is the real thing.\n\n"
                 f"For real images: roboz-collection models fetch {m.render.models}",
                 title="TEST MODELS",
                 border_style="bold red",
@@ -88,29 +88,34 @@ def run(args: argparse.Namespace) -> int:
 
     from contracts.mint import mint_build
 
-    minted = mint_build(build_dir, network="local")
+    minted = mint_build(build_dir, network="local", log=print)
     print_summary(con, build_dir, pub, minted, time.monotonic() - t0, draft)
     return 0 if minted.verified else 1
 
 
 def print_summary(con, build_dir: Path, pub, minted, seconds: float, draft: bool) -> None:
-    from rich.table import Table
+    """Plain `label  value` lines: CIDs and paths must never be cut to fit a table."""
 
-    rel = lambda p: str(Path(p).relative_to(Path.cwd())) if Path(p).is_relative_to(Path.cwd()) else str(p)  # noqa: E731
-    t = Table(title=f"done in {seconds:.0f} s" + (" (draft, tiny test models)" if draft else ""), show_header=False)
-    t.add_column(style="bold")
-    t.add_column()
+    def rel(p: Path) -> str:
+        p = Path(p).resolve()
+        return str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(p)
+
     sheets = sorted((build_dir / "contact-sheets").glob("*.png"))
-    t.add_row("images", rel(build_dir / "images"))
-    t.add_row("contact sheet", rel(sheets[0]) if sheets else "-")
-    t.add_row("gallery", f"file://{(build_dir / 'gallery.html').resolve()}")
-    for folder, cid in pub.roots.items():
-        t.add_row(f"{folder} CID", cid)
-    t.add_row("CAR files", rel(build_dir / "car"))
-    t.add_row("base URI", pub.base_uri)
-    t.add_row("chain", f"anvil, chain id {minted.chain_id} (state in {rel(build_dir / 'chain')})")
-    t.add_row("contract", minted.contract_address)
-    t.add_row("minted", f"{len(minted.minted_ids)} tokens, ids {minted.minted_ids.start}–{minted.minted_ids.stop - 1}")
-    t.add_row("tokenURI (on chain)", minted.sample_token_uri or "-")
-    t.add_row("verified on chain", "yes" if minted.verified else "NO: " + "; ".join(minted.problems))
-    con.print(t)
+    rows = [
+        ("images", rel(build_dir / "images")),
+        ("contact sheet", rel(sheets[0]) if sheets else "-"),
+        ("gallery", f"file://{(build_dir / 'gallery.html').resolve()}"),
+        *((f"{folder} CID", cid) for folder, cid in pub.roots.items()),
+        ("CAR files", rel(build_dir / "car")),
+        ("base URI", pub.base_uri),
+        ("chain", f"anvil, chain id {minted.chain_id}, state in {rel(build_dir / 'chain')}"),
+        ("contract", minted.contract_address),
+        ("minted", f"{len(minted.minted_ids)} tokens, ids {minted.minted_ids.start}-{minted.minted_ids.stop - 1}"),
+        ("tokenURI (chain)", minted.sample_token_uri or "-"),
+        ("verified on chain", "yes" if minted.verified else "NO: " + "; ".join(minted.problems)),
+    ]
+    title = f"done in {seconds:.0f} s" + (" (draft with tiny test models)" if draft else "")
+    con.rule(f"[bold]{title}")
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        con.print(f"[bold]{k.ljust(width)}[/]  {v}", soft_wrap=True, highlight=False)

@@ -21,7 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from metadata.build import write_metadata
 
-    r = write_metadata(args.build_dir)
+    print_report(write_metadata(args.build_dir))
+    return 0
+
+
+def print_report(r) -> None:
     changed = f"{len(r.written)} file(s) written, {r.unchanged} unchanged" if r.written else f"all {r.unchanged} files unchanged"
     print(f"metadata for {r.tokens} tokens: {changed}")
     print(f"  images     ipfs://{r.images_cid}/")
@@ -30,4 +34,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"  base URI   {r.base_uri}")
     print(f"  contract   {r.contract_uri}")
     print(f"  provenance {r.provenance_hash}")
-    return 0

@@ -39,12 +39,16 @@ def run(args: argparse.Namespace) -> int:
         snapshot_token=args.snapshots,
         report=not args.no_report,
     )
+    print_report(r, args.build_dir, args.by_trait)
+    return 0
+
+
+def print_report(r, build_dir: Path, by_trait: str | None = None) -> None:
     print(f"{r.tokens} tokens ({r.rendered} rendered): {len(r.sheets)} contact sheet(s) in "
-          f"{args.build_dir / 'contact-sheets'}; thumbnails {r.thumbs_made} made, {r.thumbs_cached} cached")
+          f"{build_dir / 'contact-sheets'}; thumbnails {r.thumbs_made} made, {r.thumbs_cached} cached")
     pages = sum(len(p) for p in r.trait_sheets.values())
     if r.trait_sheets:
-        print(f"by {args.by_trait}: {len(r.trait_sheets)} value(s), {pages} sheet(s)")
+        print(f"by {by_trait}: {len(r.trait_sheets)} value(s), {pages} sheet(s)")
     if r.snapshot_sheet:
         print(f"snapshots: {r.snapshot_sheet}")
     print(f"gallery: {r.gallery}  ({r.seconds:.1f} s)")
-    return 0

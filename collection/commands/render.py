@@ -33,8 +33,12 @@ def run(args: argparse.Namespace) -> int:
 
     report = render_build(args.build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
                           progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address)
+    print_report(report)
+    return 1 if report.failed else 0
+
+
+def print_report(report) -> None:
     c = report.counts
     print(f"rendered {c['rendered']}, skipped {c['skipped']} (already done), failed {c['failed']} in {report.seconds:.1f} s")
     for tid, err in sorted(report.errors.items()):
         print(f"  token {tid}: {err}")
-    return 1 if report.failed else 0
