@@ -49,3 +49,19 @@ def test_preview_rerun_makes_no_thumbnails(preview_build):
     assert (first.thumbs_made, first.rendered) == (9 + 2, 9)
     second = make_preview(b.path, thumb_size=32, snapshot_token=2, report=False)
     assert second.thumbs_made == 0 and second.thumbs_cached == first.thumbs_made + first.thumbs_cached
+
+
+def test_small_draft_images_are_enlarged_by_whole_pixels(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from collection.preview.thumbs import make_thumb
+
+    rng = np.random.default_rng(0)
+    src = tmp_path / "small.png"
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(src)
+    thumb = np.asarray(make_thumb(src, 256))
+    assert thumb.shape == (256, 256, 3)
+    original = np.asarray(Image.open(src).convert("RGB"))
+    assert (thumb[::4, ::4] == original).all(), "each source pixel becomes a 4x4 block"
+    assert (thumb[1::4, 2::4] == original).all()

@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 THUMB_DIR = ".thumbs"
-THUMB_VERSION = 2  # bump when make_thumb's output changes, so old entries are remade
+THUMB_VERSION = 3  # bump when make_thumb's output changes, so old entries are remade
 BACKGROUND = (24, 24, 27)
 
 
@@ -56,6 +56,11 @@ def make_thumb(src: Path, size: int) -> Image.Image:
         # faster than Lanczos at full size) and resample only what is left.
         im.draft("RGB", (size, size))
         im.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=1.0)
+        # Draft renders (64 px) would sit as stamps in a 256 px tile: enlarge by a whole
+        # factor with nearest-neighbour, so the pixels stay honest rather than blurred.
+        factor = size // max(im.size)
+        if factor >= 2:
+            return _to_rgb(im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST))
         return _to_rgb(im)
 
 
