@@ -318,3 +318,38 @@ def test_fast_token_json_equals_json_dumps(t):
     expected = json.dumps(token_to_dict(t), indent=2, sort_keys=True, ensure_ascii=False)
     assert token_json(t) == expected
     assert token_json(t, "    ") == "\n".join("    " + line for line in expected.split("\n"))
+
+
+def test_fenwick_sampler_matches_a_naive_sequential_sampler(tmp_path):
+    """Sampling a large share of the combinations without replacement (here 14 of 26 allowed,
+    the exact Fenwick path) must match the textbook algorithm: draw by weight from what is
+    left, remove, repeat. Compared as mean count per colour: ours over 100 collection seeds,
+    the naive one (Python's random, an independent implementation) over 2,000 runs. Standard
+    errors are about 0.12 and 0.03 tokens; the 0.6 bound is about 5 of them, while a sampler
+    that ignored the weights would be off by 2+ tokens on Rusty and Golden."""
+    import itertools
+    import random
+
+    ours = Counter()
+    for s in range(100):
+        m = load_manifest(write_manifest(tmp_path / str(s), seed=s, supply=16))
+        ours.update(t.traits["colour"] for t in plan_tokens(m) if not t.special)
+    combos = []
+    for idx in itertools.product(*(range(len(c.values)) for c in m.categories)):
+        traits = {c.name: c.values[i].name for c, i in zip(m.categories, idx)}
+        if not excluded(traits):
+            combos.append((traits["colour"], math.prod(c.values[i].weight for c, i in zip(m.categories, idx))))
+    naive = Counter()
+    rnd = random.Random(7)
+    runs = 2000
+    for _ in range(runs):
+        pool = list(combos)
+        for _ in range(14):
+            u = rnd.random() * sum(w for _, w in pool)
+            for j, (_, w) in enumerate(pool):
+                u -= w
+                if u < 0:
+                    break
+            naive[pool.pop(j)[0]] += 1
+    for colour in ("Red", "Blue", "Rusty", "Golden"):
+        assert abs(ours[colour] / 100 - naive[colour] / runs) < 0.6, (colour, ours, naive)
