@@ -31,7 +31,7 @@ from typing import Any
 
 from collection.errors import UserError
 from collection.planfile import PlanError, load_plan
-from collection.render_step import BuildWriter, RenderReport, load_jobs, select_tokens, stop_on_signals
+from collection.render_step import BuildWriter, LiveDisplay, RenderReport, load_jobs, select_tokens, stop_on_signals
 
 INSTALL_HINT = "pip install 'roboz-collection[ray]'   (or: pip install 'ray[client]>=2.9')"
 ACTOR_PREFIX = "roboz-render"
@@ -355,7 +355,7 @@ class _Dispatch:
             self.report.errors[j.id] = error
 
 
-class _Display:
+class _Display(LiveDisplay):
     """Tokens done/total and iterations done over all workers (the ETA), as one rich live display."""
 
     def __init__(self, total: int, done: int, enabled: bool):
@@ -368,15 +368,6 @@ class _Display:
                                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
         self.tokens = self.progress.add_task("tokens (ray)", total=total, completed=done)
         self.iters = self.progress.add_task("iterations", total=0)
-
-    def __enter__(self):
-        if self.enabled:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.progress.__exit__(*exc)
 
     def add_iterations(self, n: int) -> None:
         if self.enabled:

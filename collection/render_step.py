@@ -291,7 +291,23 @@ def render_build(build_dir: Path, *, models: str | None = None, device: str | No
     return report
 
 
-class _Display:
+class LiveDisplay:
+    """A rich Progress used as a context manager, and a no-op when disabled (--no-progress)."""
+
+    enabled: bool
+    progress: Any
+
+    def __enter__(self):
+        if self.enabled:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.progress.__exit__(*exc)
+
+
+class _Display(LiveDisplay):
     """One rich live display: tokens done/total, current tokens, iteration, it/s, ETA, loss."""
 
     def __init__(self, total: int, done: int, enabled: bool):
@@ -309,15 +325,6 @@ class _Display:
         )
         self.tokens_task = self.progress.add_task("tokens", total=total, completed=done, rate="", loss="")
         self.iter_task = None
-
-    def __enter__(self):
-        if self.enabled:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.progress.__exit__(*exc)
 
     def start_batch(self, ids: list[int], iterations: int, start: int) -> None:
         if not self.enabled:
