@@ -75,7 +75,8 @@ def _wait_for(path: Path, proc, timeout=120):
         time.sleep(0.05)
 
 
-KILL_RENDER = {"iterations": 24, "checkpoint_every": 4, "video": {"every": 4, "fps": 4}, "cutn": 4,
+# Long enough after the first checkpoint (iteration 4) that the kill always lands mid-render.
+KILL_RENDER = {"iterations": 60, "checkpoint_every": 4, "video": {"every": 4, "fps": 4}, "cutn": 4,
                "augments": ["flip", "affine", "noise"]}
 KILL_TOKENS = [{"prompt": "a rusty robot:1 | blur:-0.5", "seed": 11}]
 
@@ -109,7 +110,7 @@ def test_killed_render_resumes_to_the_same_image(make_build, uninterrupted, sig)
     import torch
 
     ck = torch.load(build / "checkpoints" / "1.pt", weights_only=True)
-    assert 0 < ck["iteration"] < 24
+    assert 0 < ck["iteration"] < 60
     with RenderState(build / "state.sqlite") as st:
         assert st.get(1).status == "rendering"
     r = subprocess.run(_cli(build), capture_output=True, text=True, timeout=300)
