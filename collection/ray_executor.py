@@ -212,6 +212,9 @@ def connect(ray, address: str | None, opts: RayOptions) -> bool:
     address = address or os.environ.get("RAY_ADDRESS")
     quiet = dict(log_to_driver=False, logging_level="WARNING")
     if not address:
+        # A Ray head reports usage statistics to Anyscale unless told not to; the tool talks
+        # only to endpoints the user named, so the private Ray it starts keeps quiet.
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(num_cpus=opts.num_cpus or os.cpu_count() or 1, include_dashboard=False, **quiet)
         return True
     try:

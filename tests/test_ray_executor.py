@@ -33,7 +33,12 @@ OUTPUT_DIRS = ("images", "snapshots", "frames", "animations")
 def ray_cluster(roboz_home, tiny_models):
     """A private local Ray for this module; ROBOZ_HOME is set (and the tiny models made) before workers start."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    from collection.ray_executor import RayOptions, connect
+
+    started = connect(ray, None, RayOptions(num_cpus=2))  # the same start-up the CLI uses
+    assert started and ray.cluster_resources()["CPU"] == 2
+    # the private Ray must not phone home (Ray's usage statistics), as the CLI's does not
+    assert os.environ["RAY_USAGE_STATS_ENABLED"] == "0"
     yield ray
     ray.shutdown()
 
