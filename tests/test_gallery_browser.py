@@ -143,7 +143,9 @@ def test_detail_view_shows_prompt_attributes_snapshots_and_video(browser, previe
     assert f"seed{b.tokens[1].seed}" in d.locator("dl").text_content()
     g.page.keyboard.press("ArrowRight")
     g.page.wait_for_function("location.hash === '#token-3'")
-    assert g.page.locator("#detail-name").text_content() == b.tokens[2].name
+    # the hash changes first; the detail view follows on the (asynchronous) hashchange event
+    g.page.wait_for_function("name => document.querySelector('#detail-name').textContent === name",
+                             arg=b.tokens[2].name, timeout=5000)
     assert g.page.locator("#detail-video").count() == 0
     g.page.keyboard.press("Escape")
     assert d.is_hidden()
