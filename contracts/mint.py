@@ -116,6 +116,18 @@ class MintRecord:
         return self.data["txs"]
 
     def add_tx(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Record a transaction about to be broadcast; one entry per hash.
+
+        A transaction that never reached the node is marked dropped on the re-run, which then
+        signs the same call again. With the same nonce and fees that is the very same signed
+        transaction (same hash): revive the old entry instead of adding a twin, or a receipt
+        would land on one entry while the other stayed "sent" forever.
+        """
+        for old in self.txs:
+            if old["hash"] == entry["hash"]:
+                old.update(entry, resent=old.get("resent", 0) + 1)
+                self.save()
+                return old
         self.txs.append(entry)
         self.save()
         return entry

@@ -151,3 +151,19 @@ def test_artifact_abi_has_the_guarded_mint():
     # The crash tests above rely on mintBatch's firstId guard.
     fn = next(x for x in load_artifact().abi if x.get("name") == "mintBatch")
     assert [i["name"] for i in fn["inputs"]] == ["to", "quantity", "firstId"]
+
+
+def test_a_resent_identical_transaction_revives_its_dropped_entry(tmp_path):
+    """Killed before broadcast, the re-run marks the deploy dropped and signs the same call with
+    the same nonce and fees: the same hash. mint.json must keep one entry per hash, so the
+    receipt lands on it (a twin entry would stay "sent" forever; seen once in CI)."""
+    from contracts.mint import MINT_FORMAT, MintRecord
+
+    rec = MintRecord(tmp_path / "mint.json", {"format": MINT_FORMAT, "txs": []})
+    first = rec.add_tx({"kind": "deploy", "hash": "0xabc", "nonce": 0, "status": "sent"})
+    first["status"] = "dropped"
+    again = rec.add_tx({"kind": "deploy", "hash": "0xabc", "nonce": 0, "status": "sent"})
+    other = rec.add_tx({"kind": "mint", "hash": "0xdef", "nonce": 1, "status": "sent"})
+    assert again is first and again["status"] == "sent" and again["resent"] == 1
+    assert [t["hash"] for t in read_json(tmp_path / "mint.json")["txs"]] == ["0xabc", "0xdef"]
+    assert other["status"] == "sent"
