@@ -218,7 +218,7 @@ def _mint(build_dir, inputs: MintInputs, url, expected_chain, network, *, allow_
     from contracts.compile import load_artifact
     from contracts.keys import check_chain, load_account
     from contracts.tx import RECEIPT_TIMEOUT, Sender, connect, redact_url
-    from contracts.verify import Expected, verify_collection
+    from contracts.verify import verify_collection
 
     w3, chain_id = connect(url)
     if expected_chain is not None and chain_id != expected_chain:
@@ -315,10 +315,7 @@ def _mint(build_dir, inputs: MintInputs, url, expected_chain, network, *, allow_
     rec.save()
 
     # ---- verify on chain
-    rep = verify_collection(w3, contract, Expected(
-        name=inputs.name, symbol=inputs.symbol, start_id=inputs.start_id, supply=inputs.supply,
-        base_uri=inputs.base_uri, contract_uri=inputs.contract_uri, royalty_receiver=inputs.royalty_receiver,
-        royalty_bps=inputs.royalty_bps, provenance_hash=inputs.provenance_hash))
+    rep = verify_collection(w3, contract, inputs)
     rec.data["verified"] = rep.to_dict()
     rec.save()
     new_txs = rec.txs[sent_before:]
