@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 
@@ -29,13 +28,7 @@ examples:
 
 
 def _load_commands():
-    mods = []
-    for name in COMMAND_MODULES:
-        modname = f"collection.commands.{name}"
-        if importlib.util.find_spec(modname) is None:
-            continue  # a command not built yet
-        mods.append(importlib.import_module(modname))
-    return mods
+    return [importlib.import_module(f"collection.commands.{name}") for name in COMMAND_MODULES]
 
 
 def build_parser() -> argparse.ArgumentParser:

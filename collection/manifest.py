@@ -84,7 +84,6 @@ _KNOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("specials", "*"): tuple(SpecialSpec.model_fields),
     ("specials", "*", "render"): RENDER_FIELDS,
     ("specials", "*", "render", "video"): tuple(f.name for f in dc_fields(VideoSettings)),
-    ("traits", "*", "*"): ("weight", "prompt"),
 }
 
 
@@ -250,8 +249,9 @@ def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> M
     if spec is not None:
         _validate_token_name(c, spec.collection.token_name)
 
+    if spec is not None and spec.collection.image:
+        _check_input(c, root, ("collection", "image"), spec.collection.image)
     if render is not None:
-        _validate_paths(c, root, [("collection", "image")] if spec and spec.collection.image else [], doc.data)
         for p, rel in _render_inputs(("render",), render.to_dict()):
             _check_input(c, root, p, rel)
     for i, sp in enumerate(specials):
@@ -304,7 +304,7 @@ def _add_pydantic_errors(c: _Collector, err: ValidationError, prefix: tuple[Any,
         kind = e["type"]
         if kind in ("extra_forbidden", "unexpected_keyword_argument"):
             parent, key = loc[:-1], loc[-1]
-            known = _KNOWN_KEYS.get(tuple("*" if isinstance(p, int) or (parent[:1] == ("traits",)) else p for p in parent), ())
+            known = _KNOWN_KEYS.get(tuple("*" if isinstance(p, int) else p for p in parent), ())
             hint = did_you_mean(key, known) if known else ""
             allowed = f" (allowed: {', '.join(known)})" if known and not hint else ""
             c.add(loc, f"unknown key '{key}'{hint}{allowed}")
@@ -524,14 +524,6 @@ def _is_number(s: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def _validate_paths(c: _Collector, root: Path, paths: list[tuple[Any, ...]], data: dict[str, Any]) -> None:
-    for p in paths:
-        v: Any = data
-        for k in p:
-            v = v[k]
-        _check_input(c, root, p, v)
 
 
 def resolve_input(root: Path, rel: str) -> Path:

@@ -57,7 +57,7 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
 
     header = {
         "manifest_sha256": m.sha256,
-        "collection": collection_to_dict(_collection_info(m, inputs)),
+        "collection": collection_to_dict(_collection_info(m, inputs, allowed)),
         "categories": [c.name for c in m.categories],
         "render": _rewrite_render(m.render.to_dict(), inputs),
         "inputs": {rel: sha for rel, sha in sorted(inputs.values())},
@@ -130,9 +130,9 @@ def _rewrite_token(t: PlannedToken, inputs: dict[str, tuple[str, str]]) -> Plann
     return PlannedToken(t.id, t.name, t.special, t.traits, t.prompt, t.seed, _rewrite_render(t.render, inputs))
 
 
-def _collection_info(m: Manifest, inputs: dict[str, tuple[str, str]]) -> CollectionInfo:
+def _collection_info(m: Manifest, inputs: dict[str, tuple[str, str]], allowed: int) -> CollectionInfo:
     c = m.collection
-    total = (m.supply if m.supply is not None else count_combinations(m.categories, m.exclusions)[1] + len(m.specials))
+    total = m.supply if m.supply is not None else allowed + len(m.specials)
     return CollectionInfo(
         name=c.name,
         symbol=c.symbol,

@@ -79,15 +79,6 @@ class Plan:
 
         return RenderSettings.from_dict({**self.render, **token.render})
 
-    def token(self, token_id: int) -> PlannedToken:
-        i = token_id - self.collection.start_id
-        if 0 <= i < len(self.tokens) and self.tokens[i].id == token_id:
-            return self.tokens[i]
-        for t in self.tokens:
-            if t.id == token_id:
-                return t
-        raise KeyError(token_id)
-
     @property
     def categories(self) -> list[str]:
         """Trait categories in manifest order, then any that only specials use."""

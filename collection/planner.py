@@ -59,7 +59,6 @@ class ExclusionIndex:
 
     def __init__(self, categories: Sequence[Category], exclusions: Sequence[Exclusion]):
         self.cats = sorted({ci for ex in exclusions for ci, _ in ex.match})
-        self.sub = Radix(tuple(len(categories[c].values) for c in self.cats), (), 0)
         sizes = [len(categories[c].values) for c in self.cats]
         sub_total = 1
         for n in sizes:
@@ -86,6 +85,10 @@ class ExclusionIndex:
         self.excluded_sub = sum(self.mask)
         self.sub_total = sub_total
 
+    def allowed(self, radix: Radix) -> int:
+        """Allowed combinations: each excluded sub-combination removes every completion of it."""
+        return radix.total - self.excluded_sub * (radix.total // self.sub_total)
+
     def excluded(self, idx: Sequence[int]) -> bool:
         if not self.cats:
             return False
@@ -95,11 +98,7 @@ class ExclusionIndex:
 def count_combinations(categories: Sequence[Category], exclusions: Sequence[Exclusion]) -> tuple[int, int]:
     """(all combinations, allowed combinations), without enumerating the categories exclusions don't name."""
     radix = Radix.of(categories)
-    ex = ExclusionIndex(categories, exclusions)
-    if not ex.cats:
-        return radix.total, radix.total
-    rest = radix.total // ex.sub_total
-    return radix.total, radix.total - ex.excluded_sub * rest
+    return radix.total, ExclusionIndex(categories, exclusions).allowed(radix)
 
 
 # ---------------------------------------------------------------- sampling
@@ -208,7 +207,7 @@ def choose_combinations(m: Manifest) -> array:
     """The generated tokens' combinations, in draw order (or enumeration order for `supply: all`)."""
     radix = Radix.of(m.categories)
     ex = ExclusionIndex(m.categories, m.exclusions)
-    _, allowed = count_combinations(m.categories, m.exclusions)
+    allowed = ex.allowed(radix)
     rng = stream(m.collection.seed, "sample")
     if m.supply is None:
         return array("Q", (k for k, _ in iter_allowed(radix, ex)))

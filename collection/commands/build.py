@@ -36,19 +36,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     _m, summary = plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft)
     build_dir = summary.build_dir
-    run_after_plan(build_dir, args)
-    print(f"build finished in {time.monotonic() - t0:.0f} s: {build_dir}")
-    return 0
-
-
-def run_after_plan(build_dir: Path, args: argparse.Namespace) -> None:
-    from collection.commands import metadata as metadata_cmd
-    from collection.commands import preview as preview_cmd
-    from collection.commands import render as render_cmd
-    from collection.errors import UserError
-    from collection.render_step import render_build
-
-    report = render_build(
+    run_after_plan(
         build_dir,
         models=args.models,
         device=args.device,
@@ -56,7 +44,24 @@ def run_after_plan(build_dir: Path, args: argparse.Namespace) -> None:
         progress=not args.no_progress,
         executor=args.executor,
         ray_address=args.ray_address,
+        preview=not args.no_preview,
     )
+    print(f"build finished in {time.monotonic() - t0:.0f} s: {build_dir}")
+    return 0
+
+
+def run_after_plan(build_dir: Path, *, models: str | None = None, device: str | None = None,
+                   models_dir: Path | None = None, progress: bool = True, executor: str = "local",
+                   ray_address: str | None = None, preview: bool = True) -> None:
+    """render -> metadata -> preview on a planned build directory."""
+    from collection.commands import metadata as metadata_cmd
+    from collection.commands import preview as preview_cmd
+    from collection.commands import render as render_cmd
+    from collection.errors import UserError
+    from collection.render_step import render_build
+
+    report = render_build(build_dir, models=models, device=device, models_dir=models_dir, progress=progress,
+                          executor=executor, ray_address=ray_address)
     render_cmd.print_report(report)
     if report.failed:
         raise UserError(
@@ -67,7 +72,7 @@ def run_after_plan(build_dir: Path, args: argparse.Namespace) -> None:
     from metadata.build import write_metadata
 
     metadata_cmd.print_report(write_metadata(build_dir))
-    if not args.no_preview:
+    if preview:
         from collection.preview import make_preview
 
         preview_cmd.print_report(make_preview(build_dir), build_dir)

@@ -70,16 +70,8 @@ def run(args: argparse.Namespace) -> int:
         )
     _, summary = plan_and_report(args.manifest, args.out, draft=draft)
     build_dir = summary.build_dir
-    build_args = argparse.Namespace(
-        models="tiny" if draft else None,
-        device=args.device,
-        models_dir=args.models_dir,
-        no_progress=args.no_progress,
-        executor="local",
-        ray_address=None,
-        no_preview=False,
-    )
-    run_after_plan(build_dir, build_args)
+    run_after_plan(build_dir, models="tiny" if draft else None, device=args.device, models_dir=args.models_dir,
+                   progress=not args.no_progress)
 
     from metadata.publish import publish
     from metadata.publishers import make_publisher
