@@ -9,7 +9,7 @@ DEMO_BUILD := examples/rusty-roboz/build
 
 setup: python node browser
 
-# pip takes torch 2.14.1 from local disk where it lies there (see DESIGN.md); the `ray`
+# pip takes torch 2.14.1 from local disk where it lies there; the `ray`
 # extra is installed because the Ray executor's tests run in the suite.
 python: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml

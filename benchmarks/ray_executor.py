@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def write_plan(build: Path, render: dict, n: int) -> Path:
-    from collection import atomicio
-    from collection.planfile import PlannedToken, iter_plan_json
+    from buildfiles import atomicio
+    from buildfiles.plan import PlannedToken, iter_plan_json
     from generator.settings import RenderSettings
 
     tokens = [PlannedToken(id=i + 1, name=f"Roboz #{i + 1}", special=None, traits={"body": "rust"},

@@ -9,7 +9,7 @@ import sys
 
 from collection import __version__
 from collection.commands import COMMAND_MODULES
-from collection.errors import UserError
+from buildfiles.errors import UserError
 
 DESCRIPTION = """\
 Turn a VQGAN+CLIP practice into an NFT collection.

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from collection.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
 from generator.settings import BUNDLED_INIT, RENDER_FIELDS, RenderSettings, VideoSettings
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from collection.atomicio import write_chunks
-from collection.errors import UserError
+from buildfiles.atomicio import write_chunks
+from buildfiles.errors import UserError
 from collection.manifest import Manifest, resolve_input, split_image_prompt
-from collection.planfile import PLAN_FILE, PlannedToken, collection_to_dict, iter_plan_json, sha256_file
-from collection.planfile import CollectionInfo, Royalties
+from buildfiles.plan import PLAN_FILE, PlannedToken, collection_to_dict, iter_plan_json
+from buildfiles.hashing import sha256_file
+from buildfiles.plan import CollectionInfo, Royalties
 from collection.planner import count_combinations, plan_tokens
 from generator.settings import BUNDLED_INIT
 

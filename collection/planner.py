@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from collection.manifest import PLACEHOLDER, Category, Exclusion, Manifest
-from collection.planfile import PlannedToken
+from buildfiles.plan import PlannedToken
 from collection.prng import SplitMix64, derive_seed, shuffle_in_place, stream
 
 FENWICK_MAX_ALLOWED = 20_000    # below this, the exact tree is cheap enough to always use

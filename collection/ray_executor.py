@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from collection.errors import UserError
-from collection.planfile import PlanError, load_plan
+from buildfiles.errors import UserError
+from buildfiles.plan import load_plan
 from collection.render_step import BuildWriter, LiveDisplay, RenderReport, load_jobs, select_tokens, stop_on_signals
 
 INSTALL_HINT = "pip install 'roboz-collection[ray]'   (or: pip install 'ray[client]>=2.9')"
@@ -232,10 +232,7 @@ def render_build_ray(build_dir: Path, *, models: str | None = None, device: str 
     ray = import_ray()
     opts = options or RayOptions.from_env()
     build_dir = Path(build_dir)
-    try:
-        plan = load_plan(build_dir)
-    except PlanError as e:
-        raise UserError(str(e)) from None
+    plan = load_plan(build_dir)
 
     from collection.state import RenderState
     from generator.loop import make_batches

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from collection import atomicio
-from collection.errors import UserError
-from collection.planfile import Plan, PlanError, PlannedToken, load_plan
+from buildfiles import atomicio
+from buildfiles.errors import UserError
+from buildfiles.plan import Plan, PlannedToken, load_plan
 
 BUNDLED_JAX = Path(__file__).parent / "assets" / "jax.png"
 
@@ -187,11 +187,12 @@ def select_tokens(build_dir: Path, plan: Plan, state, models: str | None, dev: s
     """
     from collection.state import DONE
     from generator.registry import parse_models
+    from generator.settings import RenderSettings
 
     todo: dict[str, list] = {}
     meta: dict[int, tuple] = {}
     for token in plan.tokens:
-        settings = plan.render_settings(token)
+        settings = RenderSettings.from_dict(plan.render_dict(token))
         if models:
             settings = settings.with_overrides({"models": models})
         if settings.precision == "fp16" and not dev.startswith("cuda"):
@@ -231,10 +232,7 @@ def render_build(build_dir: Path, *, models: str | None = None, device: str | No
     if executor != "local":
         raise UserError(f"unknown executor {executor!r}", hint="use --executor local or --executor ray", exit_code=2)
     build_dir = Path(build_dir)
-    try:
-        plan: Plan = load_plan(build_dir)
-    except PlanError as e:
-        raise UserError(str(e)) from None
+    plan: Plan = load_plan(build_dir)
 
     import torch
 

@@ -19,8 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from collection.atomicio import write_json
-from collection.errors import UserError
+from buildfiles.atomicio import write_json
+from buildfiles.errors import UserError
 
 CONTRACTS_DIR = Path(__file__).resolve().parent
 ANVIL_BIN = CONTRACTS_DIR / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collection.atomicio import dumps_json, write_text
-from collection.errors import UserError
+from buildfiles.atomicio import dumps_json, write_text
+from buildfiles.errors import UserError
 
 CONTRACTS_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = CONTRACTS_DIR / "artifacts"

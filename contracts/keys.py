@@ -16,7 +16,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 
 KEY_ENV = "ROBOZ_PRIVATE_KEY"
 PASSWORD_ENV = "ROBOZ_KEYSTORE_PASSWORD"   # for CI; people get a prompt
@@ -84,7 +84,7 @@ def load_keystore(path: Path, password: str | None = None) -> LocalAccount:
 
 def write_keystore(path: Path, account: LocalAccount, password: str) -> Path:
     """Encrypt a key into a keystore file (scrypt), e.g. for tests or to stop using env keys."""
-    from collection.atomicio import write_json
+    from buildfiles.atomicio import write_json
 
     return write_json(path, Account.encrypt(account.key, password))
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from collection.atomicio import write_json
-from collection.errors import UserError
-from collection.planfile import PlanError, load_plan
+from buildfiles.atomicio import write_json
+from buildfiles.errors import UserError
+from buildfiles.plan import load_plan
 
 MINT_FILE = "mint.json"
 MINT_FORMAT = "roboz-mint/1"
@@ -50,10 +50,7 @@ class MintInputs:
 def read_inputs(build_dir: Path) -> MintInputs:
     """plan.json + publish.json (or cids.json) + provenance.json -> what goes on chain."""
     build_dir = Path(build_dir)
-    try:
-        plan = load_plan(build_dir)
-    except PlanError as e:
-        raise UserError(str(e), exit_code=2) from None
+    plan = load_plan(build_dir)
     c = plan.collection
     uris, source = None, None
     for name in ("publish.json", "cids.json"):

@@ -17,7 +17,7 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 
 GAS_MARGIN = 1.2          # estimates are exact for the current state; leave room for drift
 RECEIPT_TIMEOUT = 300.0   # seconds; Sepolia blocks are 12 s, a congested one can take minutes

@@ -56,7 +56,7 @@ def _write_tiny(root: Path) -> None:
     from omegaconf import OmegaConf
     from clip.model import CLIP
 
-    from collection.atomicio import write_bytes, write_text
+    from buildfiles.atomicio import write_bytes, write_text
     from generator.models import vqgan_from_config
     import io
 

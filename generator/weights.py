@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from collection.atomicio import write_json
-from collection.errors import UserError
-from collection.planfile import sha256_file
+from buildfiles.atomicio import write_json
+from buildfiles.errors import UserError
+from buildfiles.hashing import sha256_file
 from generator.registry import CLIPS, VQGANS, CLIPSpec, ModelChoice, VQGANSpec
 
 ProgressFn = Callable[[int, int | None], None]  # (bytes so far, total or None)

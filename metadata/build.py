@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collection.atomicio import dumps_json, write_bytes
-from collection.errors import UserError
-from collection.planfile import Plan, PlanError, load_plan
+from buildfiles.atomicio import dumps_json, write_bytes
+from buildfiles.errors import UserError
+from buildfiles.plan import Plan, load_plan
 from metadata.provenance import provenance_document
 from metadata.rarity import rarity_document, string_traits
 from metadata.token_json import RenderFacts, collection_metadata, ipfs_uri, token_metadata
@@ -101,10 +101,7 @@ class _Writer:
 
 def write_metadata(build_dir: Path) -> "MetadataReport":
     build_dir = Path(build_dir)
-    try:
-        plan = load_plan(build_dir)
-    except PlanError as e:
-        raise UserError(str(e)) from None
+    plan = load_plan(build_dir)
     media = media_trees(build_dir, plan)
     images = add_tree(media.images)
     animations = add_tree(media.animations) if media.animations else None

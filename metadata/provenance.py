@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Iterable
 
-from collection.planfile import sha256_file
+from buildfiles.hashing import sha256_file
 
 
 def provenance_document(images: Iterable[tuple[int, Path]]) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from collection.atomicio import write_json
-from collection.errors import UserError
-from collection.planfile import Plan, PlanError, load_plan
+from buildfiles.atomicio import write_json
+from buildfiles.errors import UserError
+from buildfiles.plan import Plan, load_plan
 from metadata.build import media_trees
 from metadata.car import car_root, verify_car, write_tree_car
 from metadata.publishers.base import Publisher, PublishError
@@ -59,10 +59,7 @@ def _read_json(path: Path) -> dict | None:
 
 def publish(build_dir: Path, publisher: Publisher, *, log: Callable[[str], None] = print) -> PublishReport:
     build_dir = Path(build_dir)
-    try:
-        plan = load_plan(build_dir)
-    except PlanError as e:
-        raise UserError(str(e)) from None
+    plan = load_plan(build_dir)
     cids = _read_json(build_dir / "cids.json")
     if cids is None:
         raise UserError("cids.json not found", hint="run `roboz-collection metadata BUILD_DIR` first")

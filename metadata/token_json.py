@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from collection.planfile import CollectionInfo, PlannedToken
+from buildfiles.plan import CollectionInfo, PlannedToken
 
 TEST_MODEL_TRAIT = "Test render"
 

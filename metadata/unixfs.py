@@ -1,6 +1,6 @@
 """UnixFS CIDs computed offline, with the profile of ipfs-car / @helia/unixfs / kubo unixfs-v1-2025.
 
-Profile (DESIGN.md §3): CIDv1, raw leaves, sha2-256, 1 MiB chunks, balanced DAG of
+Profile (the defaults of ipfs-car and @helia/unixfs): CIDv1, raw leaves, sha2-256, 1 MiB chunks, balanced DAG of
 1024 links per node, directories HAMT-sharded (fanout 256, murmur3-x64-64) once
 their links pass 256 KiB. No Python library builds UnixFS DAGs with this profile
 (aleph-cid uses kubo's old 256 KiB chunks, see tests/test_cid_*.py), so the DAG

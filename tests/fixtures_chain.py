@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from collection.atomicio import write_json
-from collection.planfile import PLAN_FORMAT
+from buildfiles.atomicio import write_json
+from buildfiles.plan import PLAN_FORMAT
 
 ANVIL_CHAIN_ID = 31337
 ROYALTY_RECEIVER = "0x1000000000000000000000000000000000000001"

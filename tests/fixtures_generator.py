@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from collection import atomicio
-from collection.planfile import PlannedToken, iter_plan_json, sha256_file
+from buildfiles import atomicio
+from buildfiles.plan import PlannedToken, iter_plan_json
+from buildfiles.hashing import sha256_file
 
 FAST = dict(models="tiny", init_image=None, size=[32, 32], iterations=8, cutn=4, checkpoint_every=4,
             augments=["flip", "affine"])

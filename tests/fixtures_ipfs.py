@@ -115,7 +115,7 @@ def make_build_dir(root: Path, *, n: int = 5, special: bool = True, video_ids=(2
     """plan.json (planfile format) + images/{id}.png (PIL) + renders/{id}.json [+ animations/{id}.mp4]."""
     from PIL import Image
 
-    from collection.planfile import PlannedToken, iter_plan_json
+    from buildfiles.plan import PlannedToken, iter_plan_json
 
     build = root / "build"
     (build / "images").mkdir(parents=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from collection.atomicio import write_json, write_text
-from collection.planfile import CollectionInfo, PlannedToken, collection_to_dict, iter_plan_json
+from buildfiles.atomicio import write_json, write_text
+from buildfiles.plan import CollectionInfo, PlannedToken, collection_to_dict, iter_plan_json
 
 COLOURS = {"Red": (220, 40, 40), "Green": (40, 200, 60), "Blue": (40, 80, 220)}
 EYES = ("Laser", "Round")

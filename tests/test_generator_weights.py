@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from generator import weights
 from generator.models import convert_to_safetensors, load_models, load_vqgan
 from generator.registry import CLIPS, VQGANS, parse_models

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from metadata.build import write_metadata
 from tests.fixtures_ipfs import ipfs_car_pack, make_build_dir
 

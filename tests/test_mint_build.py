@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from contracts.chain import chain_id_at, rpc_call, start_anvil
 from contracts.keys import KEY_ENV, PASSWORD_ENV, anvil_account, write_keystore
 from contracts.mint import mint_build

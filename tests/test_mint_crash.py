@@ -14,7 +14,7 @@ import time
 import pytest
 from web3 import Web3
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from contracts.chain import rpc_call
 from contracts.compile import load_artifact
 from contracts.keys import KEY_ENV, anvil_account

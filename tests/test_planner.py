@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from collection.cli import main
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from collection.manifest import ManifestError, load_manifest
 from collection.plan_step import make_plan
-from collection.planfile import load_plan
+from buildfiles.plan import load_plan
 from collection.planner import count_combinations, plan_tokens
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,8 +153,8 @@ def test_plan_file_round_trip_and_inputs(tmp_path):
     assert (tmp_path / "build" / "inputs/bundled/jax.png").is_file()
     assert plan.collection.supply == 20 == len(plan.tokens)
     brave = next(t for t in plan.tokens if t.special == "Brave")
-    assert plan.render_settings(brave).iterations == 9
-    assert plan.render_settings(plan.tokens[0]).iterations == 5
+    assert plan.render_dict(brave)["iterations"] == 9
+    assert plan.render_dict(plan.tokens[0])["iterations"] == 5
 
 
 def test_replan_unchanged_and_refuses_to_orphan_renders(tmp_path, capsys):
@@ -297,7 +297,7 @@ def test_random_manifests_plan_correctly(spec):
 
 
 token_strategy = st.builds(
-    lambda i, name, special, traits, prompt, seed, render: __import__("collection.planfile", fromlist=["x"]).PlannedToken(
+    lambda i, name, special, traits, prompt, seed, render: __import__("buildfiles.plan", fromlist=["x"]).PlannedToken(
         i, name, special, traits, prompt, seed, render
     ),
     st.integers(0, 10**9),
@@ -313,7 +313,7 @@ token_strategy = st.builds(
 @settings(max_examples=200, deadline=None)
 @given(token_strategy)
 def test_fast_token_json_equals_json_dumps(t):
-    from collection.planfile import token_json, token_to_dict
+    from buildfiles.plan import token_json, token_to_dict
 
     expected = json.dumps(token_to_dict(t), indent=2, sort_keys=True, ensure_ascii=False)
     assert token_json(t) == expected

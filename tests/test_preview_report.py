@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from collection.cli import main
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from collection.preview import make_preview
 from collection.preview.rarity_report import print_report, summarize
 from collection.preview.sources import load_build_view

@@ -7,7 +7,7 @@ import math
 import pytest
 from PIL import Image
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from collection.preview import make_preview, slug, unique_slugs
 from collection.preview.contact_sheet import TILE, Layout
 from tests.fixtures_preview import COLOURS, preview_build  # noqa: F401  (fixture)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from metadata.build import write_metadata
 from metadata.publish import publish
 from metadata.publishers import PublishError, RetryPolicy, make_publisher

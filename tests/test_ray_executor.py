@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 from collection.render_step import render_build
 from collection.state import DONE, RenderState
 

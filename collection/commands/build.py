@@ -57,7 +57,7 @@ def run_after_plan(build_dir: Path, *, models: str | None = None, device: str | 
     from collection.commands import metadata as metadata_cmd
     from collection.commands import preview as preview_cmd
     from collection.commands import render as render_cmd
-    from collection.errors import UserError
+    from buildfiles.errors import UserError
     from collection.render_step import render_build
 
     report = render_build(build_dir, models=models, device=device, models_dir=models_dir, progress=progress,

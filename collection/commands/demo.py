@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def real_weights_present(models: str, models_dir: Path | None) -> tuple[bool, str]:
-    from collection.errors import UserError
+    from buildfiles.errors import UserError
     from generator.registry import parse_models
     from generator.weights import require_files
 

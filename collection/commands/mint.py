@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from collection.errors import UserError
+    from buildfiles.errors import UserError
     from contracts.mint import DEFAULT_BATCH, mint_build
 
     network = args.network or ("rpc" if args.rpc_url else "local")

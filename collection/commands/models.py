@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _names(names: list[str]) -> tuple[list[str], list[str]]:
-    from collection.errors import UserError
+    from buildfiles.errors import UserError
     from generator.registry import CLIPS, DEFAULT_CLIP, DEFAULT_VQGAN, VQGANS
 
     vq, cl = [], []

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 
 SHEETS_DIR = "contact-sheets"
 

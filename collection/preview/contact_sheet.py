@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
-from collection.atomicio import write_bytes
+from buildfiles.atomicio import write_bytes
 from collection.preview.sources import TokenView
 from collection.preview.thumbs import get_thumb
 

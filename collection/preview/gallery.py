@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from collection.atomicio import write_text
+from buildfiles.atomicio import write_text
 from collection.preview.rarity_report import RaritySummary, missing_hint, summarize
 from collection.preview.sources import BuildView, TokenView
 from collection.preview.thumbs import cached_thumb_path

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collection.errors import UserError
-from collection.planfile import PlanError, load_plan
+from buildfiles.errors import UserError
+from buildfiles.plan import load_plan
 
 RARITY_FILE = "rarity.json"
 _SNAPSHOT_NAME = re.compile(r"^(\d+)\.png$")
@@ -70,10 +70,7 @@ class BuildView:
 
 def load_build_view(build_dir: Path | str) -> BuildView:
     build_dir = Path(build_dir)
-    try:
-        plan = load_plan(build_dir)
-    except PlanError as e:
-        raise UserError(str(e), hint="run `roboz-collection plan MANIFEST` or `build` first", exit_code=2) from None
+    plan = load_plan(build_dir)
 
     images = _names(build_dir / "images")
     animations = _names(build_dir / "animations")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from collection.errors import UserError
+from buildfiles.errors import UserError
 
 
 class PublishError(UserError):

@@ -21,12 +21,13 @@ Layout (keys sorted on disk):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from json.encoder import encode_basestring as _enc  # the C string encoder json.dumps uses (ensure_ascii=False)
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+
+from buildfiles.errors import UserError
 
 PLAN_FORMAT = "roboz-plan/1"
 PLAN_FILE = "plan.json"
@@ -73,11 +74,10 @@ class Plan:
     tokens: tuple[PlannedToken, ...]
     category_order: tuple[str, ...] = ()
 
-    def render_settings(self, token: PlannedToken):
-        """The full RenderSettings for one token (imports the generator's dataclass lazily)."""
-        from generator.settings import RenderSettings
-
-        return RenderSettings.from_dict({**self.render, **token.render})
+    def render_dict(self, token: PlannedToken) -> dict[str, Any]:
+        """One token's render settings as data: the plan's defaults with the token's overrides.
+        The generator turns them into its own dataclass; the plan never imports it."""
+        return {**self.render, **token.render}
 
     @property
     def categories(self) -> list[str]:
@@ -89,29 +89,20 @@ class Plan:
         return list(seen)
 
 
-class PlanError(Exception):
-    pass
+class PlanError(UserError):
+    """plan.json is missing, unreadable or of another format: a step cannot start."""
+
+    exit_code = 2
 
 
 def plan_path(build_dir: Path | str) -> Path:
     return Path(build_dir) / PLAN_FILE
 
 
-def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            b = fh.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
-
-
 def load_plan(build_dir: Path | str) -> Plan:
     path = plan_path(build_dir)
     if not path.exists():
-        raise PlanError(f"{path} not found: run `roboz-collection plan MANIFEST` (or `build`) first")
+        raise PlanError(f"{path} not found", hint="run `roboz-collection plan MANIFEST` (or `build`) first")
     try:
         raw = json.loads(path.read_text("utf-8"))
     except json.JSONDecodeError as e:
@@ -208,7 +199,7 @@ def iter_plan_json(header: dict[str, Any], tokens: Iterable[PlannedToken]) -> It
     """Stream plan.json in chunks, so a 1,000,000-token plan never exists as one string.
 
     Output is byte-identical to `json.dumps(whole, indent=2, sort_keys=True)` + newline,
-    the style of `collection.atomicio.dumps_json`.
+    the style of `buildfiles.atomicio.dumps_json`.
     """
     head = dict(header)
     head["format"] = PLAN_FORMAT
