@@ -3,6 +3,11 @@
     .venv/bin/python benchmarks/render.py                 # tiny + full-size on CPU (full size is slow: ~5 s/it)
     .venv/bin/python benchmarks/render.py --only tiny --iterations 20
     .venv/bin/python benchmarks/render.py --device cuda   # adds 512², cutn 32/64, fp32 vs bf16, batch 1..8
+    .venv/bin/python benchmarks/render.py --compare       # the tool's loop against the notebook-style baseline
+
+`--compare` runs the tool's loop and the notebook-style reference (benchmarks/baseline_loop.py)
+with the same full-size models in one process, alternating, and prints the median seconds per
+iteration of each and their ratio; `--lever` adds one of the loop's opt-in speed levers.
 
 "Full size" is the real architecture of vqgan_imagenet_f16_16384 and CLIP ViT-B/32 with
 random weights (no weights can be downloaded here): the arithmetic per iteration is the
@@ -81,6 +86,71 @@ def run_one(cfg: dict) -> dict:
     return out
 
 
+def _our_seconds_per_it(models, size: int, cutn: int, iterations: int, warmup: int, precision: str, dev: str,
+                        levers=None) -> float:
+    import torch
+
+    from generator.loop import Callbacks, Levers, Renderer, TokenJob
+    from generator.settings import RenderSettings
+
+    s = RenderSettings(models="bench", init_image=None, size=(size, size), iterations=iterations + warmup, cutn=cutn,
+                       augments=("flip", "affine", "perspective", "jitter", "noise"), precision=precision,
+                       checkpoint_every=10**6)
+    marks = []
+
+    def on_progress(p):
+        if dev.startswith("cuda"):
+            torch.cuda.synchronize()
+        marks.append(time.perf_counter())
+
+    Renderer(models, levers or Levers()).render([TokenJob(1, "a rusty robot", 1, s)], Callbacks(on_progress=on_progress))
+    return (marks[-1] - marks[warmup - 1]) / iterations
+
+
+def _baseline_seconds_per_it(models, size: int, cutn: int, iterations: int, warmup: int, dev: str) -> float:
+    import torch
+
+    from benchmarks.baseline_loop import BaselineLoop
+
+    torch.manual_seed(1)
+    loop = BaselineLoop(models.vqgan, models.clip, size, cutn, "a rusty robot", device=dev)
+    for _ in range(warmup):
+        loop.step()
+    sync = torch.cuda.synchronize if dev.startswith("cuda") else (lambda: None)
+    sync()
+    t = time.perf_counter()
+    for _ in range(iterations):
+        loop.step()
+    sync()
+    return (time.perf_counter() - t) / iterations
+
+
+def compare(args) -> None:
+    """Ours vs the notebook-style baseline, same models, same process, alternating rounds; medians."""
+    import statistics
+
+    import torch
+
+    from generator.loop import Levers
+
+    dev = args.device
+    levers = Levers(**{name: True for name in args.lever})
+    models = full_models(dev)
+    sizes = [int(x) for x in args.sizes.split(",")]
+    print(f"compare on {dev}: torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{args.rounds} rounds x {args.iterations} iterations (+{args.warmup} warm-up), cutn {args.cutn}, "
+          f"precision {args.precision}, levers {sorted(args.lever) or 'none'}")
+    for size in sizes:
+        ours, base = [], []
+        for r in range(args.rounds):
+            base.append(_baseline_seconds_per_it(models, size, args.cutn, args.iterations, args.warmup, dev))
+            ours.append(_our_seconds_per_it(models, size, args.cutn, args.iterations, args.warmup, args.precision, dev, levers))
+            print(f"  {size}² round {r + 1}: baseline {base[-1]:.3f} s/it, ours {ours[-1]:.3f} s/it", flush=True)
+        mb, mo = statistics.median(base), statistics.median(ours)
+        print(f"RESULT {size}² cutn {args.cutn} {args.precision}: baseline {mb:.3f} s/it, ours {mo:.3f} s/it, "
+              f"ours/baseline {mo / mb:.2f}x (levers {sorted(args.lever) or 'none'})", flush=True)
+
+
 def configs(args) -> list[dict]:
     base = dict(device=args.device, precision="fp32", iterations=args.iterations, warmup=1)
     out = []
@@ -101,7 +171,18 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=3, help="timed iterations per configuration (after 1 warm-up)")
     ap.add_argument("--only", choices=("tiny", "full"))
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--compare", action="store_true", help="ours vs the notebook-style baseline (full-size models)")
+    ap.add_argument("--sizes", default="128,256", help="--compare: image sides")
+    ap.add_argument("--cutn", type=int, default=32, help="--compare: cutouts")
+    ap.add_argument("--rounds", type=int, default=3, help="--compare: alternating rounds (median reported)")
+    ap.add_argument("--precision", default="fp32", help="--compare: the tool's precision (bf16 is an opt-in lever)")
+    ap.add_argument("--lever", action="append", default=[], choices=("channels_last", "compile"),
+                    help="--compare: an opt-in lever of the tool's loop (repeatable)")
+    ap.add_argument("--warmup", type=int, default=1, help="--compare: untimed iterations per round (compile needs more)")
     args = ap.parse_args()
+    if args.compare:
+        compare(args)
+        return
     if args.child:
         print("RESULT " + json.dumps(run_one(json.loads(args.child))))
         return

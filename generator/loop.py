@@ -176,6 +176,25 @@ class TokenState:
         }
 
 
+def _compiled(fn):
+    """torch.compile(fn), or fn itself once compiling fails (no compiler, unsupported op): a lever, never a failure."""
+    state = {"fn": torch.compile(fn, dynamic=False)}
+
+    def call(*args):
+        try:
+            return state["fn"](*args)
+        except Exception as e:  # inductor raises many types; any of them means "run eagerly"
+            if state["fn"] is fn:
+                raise
+            import warnings
+
+            warnings.warn(f"torch.compile failed ({type(e).__name__}); running eagerly")
+            state["fn"] = fn
+            return fn(*args)
+
+    return call
+
+
 def _to_cpu(obj):
     if isinstance(obj, Tensor):
         return obj.detach().cpu().clone()
@@ -186,14 +205,31 @@ def _to_cpu(obj):
     return obj
 
 
+@dataclass(frozen=True)
+class Levers:
+    """Opt-in speed levers. Each changes float rounding, so images differ from the default's in the last bits.
+
+    channels_last: the VQGAN's convolutions in NHWC, the layout oneDNN and cuDNN prefer.
+    compile: torch.compile the VQGAN decoder and CLIP's image encoder (falls back to eager if it fails).
+    """
+
+    channels_last: bool = False
+    compile: bool = False
+
+
 class Renderer:
     """`Renderer(models).render(jobs, callbacks) -> [TokenResult]`: paints tokens, writes nothing."""
 
-    def __init__(self, models: Models):
+    def __init__(self, models: Models, levers: Levers = Levers()):
         self.m = models
         self.device = models.device
+        self.levers = levers
         self._z_min = models.codebook.min(0).values[None, :, None, None]
         self._z_max = models.codebook.max(0).values[None, :, None, None]
+        if levers.channels_last:
+            models.vqgan.to(memory_format=torch.channels_last)
+        self._vq_decode = _compiled(models.vqgan.decode) if levers.compile else models.vqgan.decode
+        self._encode_image = _compiled(models.clip.encode_image) if levers.compile else models.clip.encode_image
 
     # -- setup --
 
@@ -266,8 +302,10 @@ class Renderer:
         The nearest-code search stays fp32 even under autocast: bf16 distances pick other codes.
         """
         z_q = vector_quantize(z, self.m.codebook)
+        if self.levers.channels_last:
+            z_q = z_q.contiguous(memory_format=torch.channels_last)
         with self._autocast(s):
-            x = self.m.vqgan.decode(z_q)
+            x = self._vq_decode(z_q)
         return clamp_with_grad(x.float().add(1).div(2), 0, 1)
 
     def losses(self, states: list[TokenState], images: Tensor) -> Tensor:
@@ -278,7 +316,7 @@ class Renderer:
         cuts = [make_cutouts(images[i : i + 1], cut_size=self.m.cut_size, cutn=s.cutn, cut_pow=s.cut_pow,
                              augments=augs, noise=noise, rng=st.rng) for i, st in enumerate(states)]
         with self._autocast(s):
-            embeds = self.m.clip.encode_image(torch.cat(cuts)).float()
+            embeds = self._encode_image(torch.cat(cuts)).float()
         out = []
         for i, st in enumerate(states):
             e = embeds[i * s.cutn : (i + 1) * s.cutn]
