@@ -27,7 +27,10 @@ from typing import Any, Iterator
 
 from buildfiles import atomicio
 from buildfiles.errors import UserError
+from buildfiles.hashing import sha256_bytes
+from buildfiles.lock import build_lock
 from buildfiles.plan import Plan, PlannedToken, load_plan
+from buildfiles.records import RenderRecord, image_path, write_record
 
 BUNDLED_JAX = Path(__file__).parent / "assets" / "jax.png"
 
@@ -113,18 +116,18 @@ class BuildWriter:
 
         token, settings, fp = self.tokens[r.id]
         sd = settings.to_dict()
-        atomicio.write_bytes(self.dir / "images" / f"{r.id}.png",
-                             png_bytes(r.image, prompt=token.prompt, seed=token.seed, models=self.models_name, settings=sd, tiny=self.tiny))
+        png = png_bytes(r.image, prompt=token.prompt, seed=token.seed, models=self.models_name, settings=sd, tiny=self.tiny)
+        atomicio.write_bytes(image_path(self.dir, r.id), png)
         if settings.video:
             frames_dir = self.dir / "frames" / str(r.id)
             frames = sorted(p for p in frames_dir.glob("*.png") if int(p.stem) <= r.iterations)
             if frames:
                 atomicio.write_bytes(self.dir / "animations" / f"{r.id}.mp4", mp4_bytes(frames, settings.video.fps))
-        atomicio.write_json(self.dir / "renders" / f"{r.id}.json", {
-            "id": r.id, "models": self.models_name, "tiny": self.tiny, "iterations": r.iterations, "seed": token.seed,
-            "size": list(r.image.size), "final_loss": r.final_loss, "seconds": round(r.seconds, 3), "device": r.device,
-            "settings": sd, "prompt": token.prompt,
-        })
+        write_record(self.dir, RenderRecord(
+            id=r.id, seed=token.seed, models=self.models_name, tiny=self.tiny, iterations=r.iterations,
+            size=tuple(r.image.size), final_loss=r.final_loss, seconds=round(r.seconds, 3), device=r.device,
+            settings=sd, prompt=token.prompt, image_sha256=sha256_bytes(png),
+        ))
         self.state.done(r.id, fp, r.iterations)
         self.checkpoint_path(r.id).unlink(missing_ok=True)
 
@@ -208,10 +211,18 @@ def select_tokens(build_dir: Path, plan: Plan, state, models: str | None, dev: s
     return todo, meta
 
 
+def _clear_partial_writes(build_dir: Path, token_id: int) -> None:
+    """Remove temp files a killed process left mid-write (atomicio's `.NAME.*.tmp`) in the token's folders."""
+    for d in (build_dir / "frames" / str(token_id), build_dir / "snapshots" / str(token_id)):
+        for p in d.glob(".*.tmp"):
+            p.unlink(missing_ok=True)
+
+
 def load_jobs(build_dir: Path, state, meta: dict[int, tuple], tokens: list[PlannedToken]) -> list:
     """TokenJobs for `tokens`, each resuming from its checkpoint when it has a valid one (else marked pending)."""
     jobs = []
     for token in tokens:
+        _clear_partial_writes(build_dir, token.id)
         _, settings, fp = meta[token.id]
         ck = _load_checkpoint(build_dir, token.id, fp)
         if ck is None:
@@ -223,15 +234,24 @@ def load_jobs(build_dir: Path, state, meta: dict[int, tuple], tokens: list[Plann
 def render_build(build_dir: Path, *, models: str | None = None, device: str | None = None,
                  models_dir: Path | None = None, progress: bool = True, executor: str = "local",
                  ray_address: str | None = None) -> RenderReport:
-    """Render every token of build_dir/plan.json that is not done yet; see the module docstring for outputs."""
+    """Render every token of build_dir/plan.json that is not done yet; see the module docstring for outputs.
+    Holds the build directory's lock (buildfiles.lock) throughout."""
+    if executor not in ("local", "ray"):
+        raise UserError(f"unknown executor {executor!r}", hint="use --executor local or --executor ray", exit_code=2)
+    if not Path(build_dir).is_dir():
+        load_plan(build_dir)  # says plan.json is missing and how to make it
+    with build_lock(build_dir, "render"):
+        return _render_build(Path(build_dir), models=models, device=device, models_dir=models_dir, progress=progress,
+                             executor=executor, ray_address=ray_address)
+
+
+def _render_build(build_dir: Path, *, models: str | None, device: str | None, models_dir: Path | None,
+                  progress: bool, executor: str, ray_address: str | None) -> RenderReport:
     if executor == "ray":  # same selection, writer and state; tokens painted by Ray actors (collection/ray_executor.py)
         from collection.ray_executor import render_build_ray
 
         return render_build_ray(Path(build_dir), models=models, device=device, models_dir=models_dir, progress=progress,
                                 address=ray_address)
-    if executor != "local":
-        raise UserError(f"unknown executor {executor!r}", hint="use --executor local or --executor ray", exit_code=2)
-    build_dir = Path(build_dir)
     plan: Plan = load_plan(build_dir)
 
     import torch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
@@ -34,18 +35,13 @@ def run(args: argparse.Namespace) -> int:
     from collection.commands.plan import plan_and_report
 
     t0 = time.monotonic()
-    _m, summary = plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft)
-    build_dir = summary.build_dir
-    run_after_plan(
-        build_dir,
-        models=args.models,
-        device=args.device,
-        models_dir=args.models_dir,
-        progress=not args.no_progress,
-        executor=args.executor,
-        ray_address=args.ray_address,
-        preview=not args.no_preview,
-    )
+    with contextlib.ExitStack() as hold:  # one lock from plan to preview: no other process slips in between
+        _m, summary = plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft, hold=hold,
+                                      command="build")
+        build_dir = summary.build_dir
+        run_after_plan(build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
+                       progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address,
+                       preview=not args.no_preview)
     print(f"build finished in {time.monotonic() - t0:.0f} s: {build_dir}")
     return 0
 
@@ -53,7 +49,16 @@ def run(args: argparse.Namespace) -> int:
 def run_after_plan(build_dir: Path, *, models: str | None = None, device: str | None = None,
                    models_dir: Path | None = None, progress: bool = True, executor: str = "local",
                    ray_address: str | None = None, preview: bool = True) -> None:
-    """render -> metadata -> preview on a planned build directory."""
+    """render -> metadata -> preview on a planned build directory, holding its lock."""
+    from buildfiles.lock import build_lock
+
+    with build_lock(build_dir, "build"):
+        _render_metadata_preview(build_dir, models=models, device=device, models_dir=models_dir, progress=progress,
+                                 executor=executor, ray_address=ray_address, preview=preview)
+
+
+def _render_metadata_preview(build_dir: Path, *, models: str | None, device: str | None, models_dir: Path | None,
+                             progress: bool, executor: str, ray_address: str | None, preview: bool) -> None:
     from collection.commands import metadata as metadata_cmd
     from collection.commands import preview as preview_cmd
     from collection.commands import render as render_cmd

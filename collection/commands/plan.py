@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 NAME = "plan"
@@ -34,7 +35,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def plan_and_report(manifest: Path, out: Path | None, *, force: bool = False, draft: bool = False, quiet: bool = False):
+def plan_and_report(manifest: Path, out: Path | None, *, force: bool = False, draft: bool = False, quiet: bool = False,
+                    hold: contextlib.ExitStack | None = None, command: str = "plan"):
+    """Validate the manifest, then write plan.json under the build directory's lock.
+    With `hold`, the lock stays held until that stack closes (build: plan -> render -> ...)."""
+    from buildfiles.lock import build_lock
     from collection.manifest import load_manifest
     from collection.plan_step import default_build_dir, make_plan
 
@@ -44,7 +49,9 @@ def plan_and_report(manifest: Path, out: Path | None, *, force: bool = False, dr
 
         m = draft_manifest(m)
     build_dir = out or default_build_dir(manifest, draft=draft)
-    summary = make_plan(m, build_dir, force=force)
+    with contextlib.ExitStack() as own:
+        (hold if hold is not None else own).enter_context(build_lock(build_dir, command, create=True))
+        summary = make_plan(m, build_dir, force=force)
     if not quiet:
         print_summary(m, summary)
     return m, summary
