@@ -74,6 +74,10 @@ class TokenResult:
     iterations: int
     seconds: float
     device: str
+    seed: int | None = None     # the seed of the image (best-of-K: the chosen candidate's)
+    # best-of-K only: every candidate, chosen one included (generator.candidates.Candidate)
+    candidates: tuple = ()
+    judge: str | None = None    # label of the CLIP that scored the candidates
 
 
 @dataclass(frozen=True)
@@ -345,12 +349,21 @@ class Renderer:
                 cb.on_image(st.job.id, kind, it, to_pil(images[i]))
 
     def render_batch(self, jobs: Sequence[TokenJob], cb: Callbacks) -> list[TokenResult]:
-        s = jobs[0].settings
         states = [self.setup(j) for j in jobs]
         for st in states:
             st.batch_size = len(states)
-        ids = tuple(j.id for j in jobs)
-        while states[0].iteration < s.iterations:
+        self.advance(states, jobs[0].settings.iterations, cb)
+        return self.finish(states, cb)
+
+    def advance(self, states: list[TokenState], until: int, cb: Callbacks) -> None:
+        """Optimise every state (all at the same iteration, same settings) up to iteration `until`.
+
+        Checkpoints go out every `checkpoint_every` iterations and on a stop request (then
+        Interrupted is raised); best-of-K (generator/candidates.py) runs its stages through this.
+        """
+        s = states[0].job.settings
+        ids = tuple(st.job.id for st in states)
+        while states[0].iteration < until:
             if cb.should_stop():
                 for st in states:
                     cb.on_checkpoint(st.job.id, st.checkpoint())
@@ -371,18 +384,37 @@ class Renderer:
             if states[0].iteration % s.checkpoint_every == 0 and states[0].iteration < s.iterations:
                 for st in states:
                     cb.on_checkpoint(st.job.id, st.checkpoint())
-        with torch.no_grad():  # the image of z after the last step
-            images = self.decode(torch.cat([st.z for st in states]), s)
+
+    @torch.no_grad()
+    def current_images(self, states: list[TokenState]) -> Tensor:
+        """The images of the states' z as they stand, (B,3,H,W) in [0,1]."""
+        return self.decode(torch.cat([st.z for st in states]), states[0].job.settings)
+
+    def finish(self, states: list[TokenState], cb: Callbacks) -> list[TokenResult]:
+        """The image of z after the last step, emitted as results."""
+        images = self.current_images(states)
         self._emit_images(states, images, cb)
-        results = [TokenResult(st.job.id, to_pil(images[i]), st.last_loss, st.iteration, st.seconds(len(states)), str(self.device))
+        results = [TokenResult(st.job.id, to_pil(images[i]), st.last_loss, st.iteration, st.seconds(len(states)), str(self.device),
+                               seed=st.job.seed)
                    for i, st in enumerate(states)]
         for r in results:
             cb.on_result(r)
         return results
 
-    def render(self, jobs: Iterable[TokenJob], callbacks: Callbacks | None = None) -> list[TokenResult]:
+    def render(self, jobs: Iterable[TokenJob], callbacks: Callbacks | None = None, judge=None) -> list[TokenResult]:
+        """Paint `jobs`; those with settings.candidates > 1 go through best-of-K, scored by `judge`."""
         cb = callbacks or Callbacks()
         out: list[TokenResult] = []
         for batch in make_batches(list(jobs)):
-            out.extend(self.render_batch(batch, cb))
+            out.extend(self.run_batch(batch, cb, judge))
         return out
+
+    def run_batch(self, jobs: Sequence[TokenJob], cb: Callbacks, judge=None) -> list[TokenResult]:
+        """One batch from make_batches: a plain render, or best-of-K when the batch asks for candidates."""
+        if jobs[0].settings.candidates > 1:
+            from generator.candidates import render_candidates
+
+            if judge is None:
+                raise ValueError("best-of-K needs a judge (generator.candidates.Judge)")
+            return render_candidates(self, judge, jobs, cb)
+        return self.render_batch(jobs, cb)

@@ -55,6 +55,10 @@ class RenderSettings:
     batch_size: Annotated[int, Field(gt=0, le=256)] = 1
     checkpoint_every: Annotated[int, Field(gt=0)] = 50
     precision: Precision = "fp32"
+    # Best-of-K (generator/candidates.py): K seeds per token by successive halving, judged by
+    # `judge`, a CLIP other than the guide (None: the default partner of the guide's CLIP).
+    candidates: Annotated[int, Field(gt=0, le=64)] = 1
+    judge: str | None = None
 
     def __post_init__(self) -> None:
         late = [s for s in self.snapshots if s > self.iterations]
@@ -63,6 +67,11 @@ class RenderSettings:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        # Written only when set, so plans (and render fingerprints) made before best-of-K
+        # existed stay byte-identical and no finished token re-renders after an upgrade.
+        for k, default in _OMIT_DEFAULT.items():
+            if d[k] == default:
+                del d[k]
         d["size"] = list(self.size)
         for k in ("snapshots", "augments", "image_prompts", "noise_prompts"):
             d[k] = list(d[k])
@@ -89,5 +98,7 @@ class RenderSettings:
         merged = {**self.to_dict(), **overrides}
         return RenderSettings.from_dict(merged)
 
+
+_OMIT_DEFAULT = {"candidates": 1, "judge": None}
 
 RENDER_FIELDS = tuple(f.name for f in fields(RenderSettings))

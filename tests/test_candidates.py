@@ -1,0 +1,171 @@
+"""Best-of-K by successive halving (generator/candidates.py) on the tiny models, and its pure parts."""
+
+import numpy as np
+import pytest
+
+from buildfiles.errors import UserError
+from generator.candidates import (
+    CANDIDATES_FORMAT,
+    Judge,
+    candidate_seed,
+    halving_schedule,
+    judge_choice,
+    rank,
+    schedule_cost,
+)
+from generator.loop import Callbacks, Interrupted, Renderer, TokenJob
+from generator.settings import RenderSettings
+
+S = RenderSettings(models="tiny", init_image=None, size=(32, 32), iterations=16, cutn=4, augments=("flip", "affine"),
+                   snapshots=(8, 16), checkpoint_every=4, candidates=4)
+
+
+def px(img):
+    return np.asarray(img).astype(np.int16)
+
+
+# ---- pure parts ---------------------------------------------------------------------------
+
+def test_schedule_halves_and_costs_at_most_twice_one_render():
+    assert [(s.until, s.keep) for s in halving_schedule(500, 4)] == [(62, 2), (125, 1), (500, 1)]
+    assert [(s.until, s.keep) for s in halving_schedule(500, 3)] == [(62, 2), (125, 1), (500, 1)]
+    assert [(s.until, s.keep) for s in halving_schedule(500, 2)] == [(125, 1), (500, 1)]
+    assert halving_schedule(500, 1)[-1].until == 500 and len(halving_schedule(500, 1)) == 1
+    assert schedule_cost(500, 1) == 500
+    assert schedule_cost(500, 4) == 4 * 62 + 2 * 63 + 375  # 1.5 n
+    for k in range(1, 17):
+        for n in (1, 2, 3, 7, 30, 500, 4000):
+            st = halving_schedule(n, k)
+            untils = [s.until for s in st]
+            assert untils == sorted(set(untils)) and untils[-1] == n and st[-1].keep == 1
+            assert schedule_cost(n, k) <= (2 * n + k if n >= 8 else k * n), (n, k)  # + rounding
+
+
+def test_candidate_seeds_are_a_pure_function_and_distinct():
+    assert candidate_seed(1234, 0) == 1234
+    seeds = [candidate_seed(1234, i) for i in range(16)]
+    assert seeds == [candidate_seed(1234, i) for i in range(16)] and len(set(seeds)) == 16
+    assert all(0 <= s < 2**32 for s in seeds)
+
+
+def test_rank_prefers_higher_scores_and_breaks_ties_on_index():
+    assert rank([0.1, 0.3, 0.2]) == [1, 2, 0]
+    assert rank([0.25, 0.25, 0.25 + 1e-9, 0.1]) == [0, 1, 2, 3]  # equal to 6 decimals: index order
+    assert rank([float("nan"), 0.1]) == [1, 0]
+
+
+def test_judge_is_never_the_guide():
+    assert judge_choice("vqgan_imagenet_f16_16384+ViT-B/32", None).clip == "ViT-B/16"
+    assert judge_choice("vqgan_imagenet_f16_16384+ViT-B/16", None).clip == "ViT-B/32"
+    assert judge_choice("vqgan_imagenet_f16_16384+ViT-B/32", "RN50").clip == "RN50"
+    with pytest.raises(UserError, match="guide's own CLIP"):
+        judge_choice("vqgan_imagenet_f16_16384+ViT-B/32", "ViT-B/32")
+    with pytest.raises(UserError, match="unknown CLIP"):
+        judge_choice("vqgan_imagenet_f16_16384+ViT-B/32", "ViT-Q/99")
+    own = judge_choice("tiny", None)
+    assert own.own and "guide's own CLIP" in own.label
+    with pytest.raises(UserError):
+        judge_choice("tiny", "ViT-B/16")
+
+
+def test_candidates_setting_is_left_out_of_plans_when_one():
+    assert "candidates" not in RenderSettings().to_dict() and "judge" not in RenderSettings().to_dict()
+    d = S.to_dict()
+    assert d["candidates"] == 4 and RenderSettings.from_dict(d) == S
+
+
+# ---- on the tiny models --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def judge(tiny_models):
+    return Judge(tiny_models.clip, judge_choice("tiny", None).label, tiny_models.device)
+
+
+class Recorder:
+    def __init__(self, stop_after: int | None = None):
+        self.images, self.checkpoints, self.results, self.progress = [], [], [], []
+        self.stop_after = stop_after
+
+    def callbacks(self) -> Callbacks:
+        return Callbacks(on_progress=self.progress.append, on_checkpoint=lambda t, c: self.checkpoints.append((t, c)),
+                         on_image=lambda t, k, i, img: self.images.append((t, k, i, px(img))),
+                         on_result=self.results.append,
+                         should_stop=lambda: self.stop_after is not None and len(self.progress) >= self.stop_after)
+
+
+@pytest.fixture(scope="module")
+def best_of_4(tiny_models, judge):
+    rec = Recorder()
+    out = Renderer(tiny_models).render([TokenJob(7, "a red robot:1 | blur:-0.5", 99, S)], rec.callbacks(), judge=judge)
+    return out[0], rec
+
+
+def test_best_of_4_keeps_the_winner_of_successive_halving(best_of_4, judge):
+    r, rec = best_of_4
+    assert r.id == 7 and r.judge == judge.label and len(r.candidates) == 4
+    assert [c.seed for c in r.candidates] == [candidate_seed(99, i) for i in range(4)]
+    stops = sorted(c.stop_iteration for c in r.candidates)
+    assert stops == [2, 2, 4, 16]  # schedule for n=16: 4 run to 2, 2 to 4, 1 to 16
+    winner = next(c for c in r.candidates if c.stop_iteration == 16)
+    assert r.seed == winner.seed and r.iterations == 16
+    # the two that reached iteration 4 were the better half at iteration 2
+    at4 = [c for c in r.candidates if c.stop_iteration >= 4]
+    at2 = [c for c in r.candidates if c.stop_iteration == 2]
+    assert len(at4) == 2 and len(at2) == 2
+    assert all(c.image is not None and c.image.size == (32, 32) for c in r.candidates)
+    assert rec.results == [r]
+    # only the winner's snapshots reach the callbacks, once each, under the token's id
+    snaps = [(t, i) for t, k, i, _ in rec.images if k == "snapshot"]
+    assert snaps == [(7, 8), (7, 16)]
+    # a crash-safe checkpoint per token (never per candidate), in the candidates format
+    assert rec.checkpoints and all(t == 7 and c["format"] == CANDIDATES_FORMAT for t, c in rec.checkpoints)
+    assert all(p.token_ids == (7,) for p in rec.progress)
+
+
+def test_winner_is_exactly_a_plain_render_of_its_seed(tiny_models, best_of_4):
+    r, rec = best_of_4
+    plain_rec = Recorder()
+    plain = Renderer(tiny_models).render([TokenJob(7, "a red robot:1 | blur:-0.5", r.seed,
+                                                   RenderSettings.from_dict({**S.to_dict(), "candidates": 1}))],
+                                         plain_rec.callbacks())[0]
+    assert np.array_equal(px(plain.image), px(r.image))
+    assert [(k, i) for _, k, i, _ in plain_rec.images] == [(k, i) for _, k, i, _ in rec.images]
+    for (_, _, _, a), (_, _, _, b) in zip(plain_rec.images, rec.images):
+        assert np.array_equal(a, b)
+
+
+def test_scores_are_the_judges_cosine_on_the_whole_image(tiny_models, judge, best_of_4):
+    import torch
+
+    r, _ = best_of_4
+    winner = next(c for c in r.candidates if c.seed == r.seed)
+    x = torch.from_numpy(px(r.image).astype(np.float32) / 255).permute(2, 0, 1)[None]
+    # the stored score was taken on the float image; the 8-bit PNG scores within rounding
+    assert judge.score(x, ["a red robot:1 | blur:-0.5"])[0] == pytest.approx(winner.score, abs=2e-3)
+    assert -1 <= winner.score <= 1
+
+
+def test_interrupted_best_of_k_resumes_to_the_same_result(tiny_models, judge, best_of_4):
+    ref, _ = best_of_4
+    rec = Recorder(stop_after=9)  # stage 0 is 4 x 2 steps; stop after the first survivor's first step of stage 1
+    with pytest.raises(Interrupted):
+        Renderer(tiny_models).render([TokenJob(7, "a red robot:1 | blur:-0.5", 99, S)], rec.callbacks(), judge=judge)
+    _, ck = rec.checkpoints[-1]
+    assert ck["stage"] == 1 and sum(c["stop_iteration"] is not None for c in ck["candidates"]) == 2
+    # the two survivors stand at different iterations: the resume must regroup them
+    assert sorted(c["state"]["iteration"] for c in ck["candidates"] if c["state"]) == [2, 3]
+    rec2 = Recorder()
+    out = Renderer(tiny_models).render([TokenJob(7, "a red robot:1 | blur:-0.5", 99, S, checkpoint=ck)], rec2.callbacks(),
+                                       judge=judge)[0]
+    assert np.array_equal(px(out.image), px(ref.image)) and out.seed == ref.seed
+    assert [(c.seed, c.stop_iteration) for c in out.candidates] == [(c.seed, c.stop_iteration) for c in ref.candidates]
+    assert [c.score for c in out.candidates] == pytest.approx([c.score for c in ref.candidates], abs=1e-6)
+
+
+def test_candidates_of_several_tokens_share_batches(tiny_models, judge):
+    s = RenderSettings.from_dict({**S.to_dict(), "batch_size": 8, "snapshots": []})
+    rec = Recorder()
+    out = Renderer(tiny_models).render([TokenJob(1, "a robot", 1, s), TokenJob(2, "a dog", 2, s)], rec.callbacks(), judge=judge)
+    assert [r.id for r in out] == [1, 2] and all(len(r.candidates) == 4 for r in out)
+    assert rec.progress[0].token_ids == (1, 1, 1, 1, 2, 2, 2, 2)  # stage 0: all 8 candidates in one batch
+    assert rec.progress[-1].token_ids == (1, 2)  # last stage: the two winners together
