@@ -58,9 +58,10 @@ def write_chunks(path: Path | str, chunks: Iterable[str]) -> Path:
 def dumps_json(obj: Any) -> str:
     """The one JSON style the build directory uses: sorted keys, 2-space indent, UTF-8, final newline.
 
-    Sorted keys make files byte-identical across runs and Python versions.
+    Sorted keys make files byte-identical across runs and Python versions. NaN and Infinity are
+    refused (ValueError): they are not JSON, and other tools reading the file would fail on them.
     """
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_json(path: Path | str, obj: Any) -> Path:

@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from buildfiles.atomicio import write_json
+from buildfiles.cids import CIDS_FILE, load_cids
 from buildfiles.errors import UserError
 from buildfiles.plan import load_plan
+from buildfiles.provenance import load_provenance, provenance_path
+from buildfiles.published import PUBLISH_FILE, load_publish
 
 MINT_FILE = "mint.json"
 MINT_FORMAT = "roboz-mint/1"
@@ -52,26 +55,21 @@ def read_inputs(build_dir: Path) -> MintInputs:
     build_dir = Path(build_dir)
     plan = load_plan(build_dir)
     c = plan.collection
-    uris, source = None, None
-    for name in ("publish.json", "cids.json"):
-        p = build_dir / name
-        if p.exists():
-            uris, source = _read_json(p), name
-            break
-    if uris is None:
-        raise UserError(f"{build_dir} has neither publish.json nor cids.json",
-                        hint="run `roboz-collection metadata` (and `publish`) first", exit_code=2)
-    base_uri, contract_uri = uris.get("base_uri"), uris.get("contract_uri")
-    if not base_uri or not contract_uri:
-        raise UserError(f"{build_dir / source} lacks base_uri or contract_uri", exit_code=2)
+    pub = load_publish(build_dir)
+    if pub is not None:
+        base_uri, contract_uri, source = pub.base_uri, pub.contract_uri, PUBLISH_FILE
+    else:
+        cids = load_cids(build_dir)
+        if cids is None:
+            raise UserError(f"{build_dir} has neither publish.json nor cids.json",
+                            hint="run `roboz-collection metadata` (and `publish`) first", exit_code=2)
+        base_uri, contract_uri, source = cids.base_uri, cids.contract_uri, CIDS_FILE
     if not base_uri.endswith("/"):
         base_uri += "/"  # tokenURI is base + id + ".json"
-    prov_path = build_dir / "provenance.json"
-    if not prov_path.exists():
-        raise UserError(f"{prov_path} not found", hint="run `roboz-collection metadata` first", exit_code=2)
-    prov = str(_read_json(prov_path).get("provenance_hash", "")).lower().removeprefix("0x")
-    if len(prov) != 64 or any(ch not in "0123456789abcdef" for ch in prov):
-        raise UserError(f"{prov_path}: provenance_hash is not a sha256 hex digest", exit_code=2)
+    provenance = load_provenance(build_dir)
+    if provenance is None:
+        raise UserError(f"{provenance_path(build_dir)} not found", hint="run `roboz-collection metadata` first", exit_code=2)
+    prov = provenance.provenance_hash
     roy = c.royalties
     return MintInputs(
         name=c.name, symbol=c.symbol, start_id=c.start_id, supply=len(plan.tokens) or c.supply,

@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from buildfiles.atomicio import dumps_json, write_bytes
+from buildfiles.cids import CIDS_FILE, Cids, cids_json
 from buildfiles.errors import UserError
+from buildfiles.ipfs import ipfs_uri
 from buildfiles.plan import Plan, load_plan
-from metadata.provenance import provenance_document
+from buildfiles.provenance import PROVENANCE_FILE, provenance_json
+from metadata.provenance import provenance_of
 from metadata.rarity import rarity_document, string_traits
-from metadata.token_json import RenderFacts, collection_metadata, ipfs_uri, token_metadata
-from metadata.unixfs import Tree, add_tree, cid_str
-
-PROFILE = "unixfs: cidv1, raw leaves, sha2-256, 1MiB chunks, 1024 links/node, HAMT(256) past 256KiB of links"
+from metadata.token_json import RenderFacts, collection_metadata, token_metadata
+from metadata.unixfs import add_tree, cid_str
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ class _Writer:
         self.root, self.written, self.unchanged = root, [], 0
 
     def json(self, rel: str, obj: Any) -> bytes:
-        data = dumps_json(obj).encode("utf-8")
+        return self.bytes(rel, dumps_json(obj).encode("utf-8"))
+
+    def bytes(self, rel: str, data: bytes) -> bytes:
         path = self.root / rel
         try:
             same = path.read_bytes() == data
@@ -127,36 +130,24 @@ def write_metadata(build_dir: Path) -> "MetadataReport":
 
     meta = add_tree(metadata_tree)
     metadata_cid = cid_str(meta.root.cid)
-    base_uri = ipfs_uri(metadata_cid)
-    contract_uri = ipfs_uri(metadata_cid, "collection.json")
 
     out.json("rarity.json", rarity_document(traits))
-    prov = provenance_document((t.id, media.images[f"{t.id}.png"]) for t in plan.tokens)
-    out.json("provenance.json", prov)
+    prov = provenance_of((t.id, media.images[f"{t.id}.png"]) for t in plan.tokens)
+    out.bytes(PROVENANCE_FILE, provenance_json(prov))
     files = {f"images/{k}": v for k, v in images.files.items()}
     files.update({f"metadata/{k}": v for k, v in meta.files.items()})
     if animations:
         files.update({f"animations/{k}": v for k, v in animations.files.items()})
-    out.json(
-        "cids.json",
-        {
-            "profile": PROFILE,
-            "images_cid": images_cid,
-            "animations_cid": animations_cid,
-            "metadata_cid": metadata_cid,
-            "base_uri": base_uri,
-            "contract_uri": contract_uri,
-            "files": files,
-        },
-    )
+    cids = Cids(images_cid=images_cid, metadata_cid=metadata_cid, animations_cid=animations_cid, files=files)
+    out.bytes(CIDS_FILE, cids_json(cids))
     return MetadataReport(
         tokens=len(plan.tokens),
         images_cid=images_cid,
         animations_cid=animations_cid,
         metadata_cid=metadata_cid,
-        base_uri=base_uri,
-        contract_uri=contract_uri,
-        provenance_hash=prov["provenance_hash"],
+        base_uri=cids.base_uri,
+        contract_uri=cids.contract_uri,
+        provenance_hash=prov.provenance_hash,
         written=tuple(out.written),
         unchanged=out.unchanged,
     )

@@ -3,19 +3,17 @@ the concatenated lowercase hex digests. Hashes local files, never gateway downlo
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from buildfiles.hashing import sha256_file
+from buildfiles.provenance import Provenance, ProvenanceEntry
 
 
-def provenance_document(images: Iterable[tuple[int, Path]]) -> dict[str, Any]:
-    entries = [{"id": tid, "sha256": sha256_file(path)} for tid, path in images]
-    joined = "".join(e["sha256"] for e in entries)
-    return {
-        "algorithm": "sha256",
-        "concatenation": "lowercase hex sha256 of each image file, in token id order, no separator",
-        "images": entries,
-        "provenance_hash": hashlib.sha256(joined.encode("ascii")).hexdigest(),
-    }
+def provenance_of(images: Iterable[tuple[int, Path]]) -> Provenance:
+    return Provenance.of([ProvenanceEntry(tid, sha256_file(path)) for tid, path in images])
+
+
+def provenance_of_hashes(hashes: dict[int, str]) -> Provenance:
+    """The same from digests already known (token id -> sha256 hex), in token order."""
+    return Provenance.of([ProvenanceEntry(tid, h) for tid, h in hashes.items()])

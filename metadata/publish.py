@@ -4,19 +4,23 @@ at media that is not there yet."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from buildfiles.atomicio import write_json
+from buildfiles.cids import read_cids
 from buildfiles.errors import UserError
+from buildfiles.hashing import sha256_file
+from buildfiles.provenance import provenance_path, read_provenance
+from buildfiles.published import PublishRecord, load_publish, write_publish
+from buildfiles.urls import redact_url
 from buildfiles.plan import Plan, load_plan
 from metadata.build import media_trees
 from metadata.car import car_root, verify_car, write_tree_car
 from metadata.publishers.base import Publisher, PublishError
-from metadata.unixfs import Tree, add_tree, cid_str
+from metadata.provenance import provenance_of_hashes
+from metadata.unixfs import Tree, add_tree, cid_str, raw_leaf_sha256
 
 
 @dataclass(frozen=True)
@@ -50,19 +54,28 @@ def diff_files(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return out
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        return None
+def image_sha256s(plan: Plan, files: dict[str, str], images: Tree) -> dict[int, str]:
+    """sha256 of every token image, read off its CID when it is one raw leaf (no second read)."""
+    out = {}
+    for t in plan.tokens:
+        out[t.id] = raw_leaf_sha256(files[f"images/{t.id}.png"]) or sha256_file(images[f"{t.id}.png"])
+    return out
+
+
+def _check_provenance(build_dir: Path, plan: Plan, files: dict[str, str], images: Tree) -> None:
+    # mint puts provenance.json's hash on chain, once and forever: it must describe these images.
+    prov = read_provenance(build_dir)
+    now = provenance_of_hashes(image_sha256s(plan, files, images))
+    if prov != now:
+        raise UserError(f"{provenance_path(build_dir)} does not match the images on disk",
+                        hint="run `roboz-collection metadata BUILD_DIR` again so metadata, CIDs and provenance match the files")
 
 
 def publish(build_dir: Path, publisher: Publisher, *, log: Callable[[str], None] = print) -> PublishReport:
     build_dir = Path(build_dir)
     plan = load_plan(build_dir)
-    cids = _read_json(build_dir / "cids.json")
-    if cids is None:
-        raise UserError("cids.json not found", hint="run `roboz-collection metadata BUILD_DIR` first")
+    cids = read_cids(build_dir)
+    prev = load_publish(build_dir)
 
     # 1. Hash everything again: files edited after `metadata` ran would make the metadata lie.
     trees = folder_trees(build_dir, plan)
@@ -71,22 +84,23 @@ def publish(build_dir: Path, publisher: Publisher, *, log: Callable[[str], None]
         res = add_tree(tree)
         roots[name] = cid_str(res.root.cid)
         files.update({f"{name}/{k}": v for k, v in res.files.items()})
-    stale = diff_files(cids.get("files") or {}, files)
-    if stale or any(cids.get(f"{n}_cid") != r for n, r in roots.items()):
+    stale = diff_files(cids.files, files)
+    if stale or cids.roots != roots:
         shown = "; ".join(stale[:5]) + (f"; and {len(stale) - 5} more" if len(stale) > 5 else "")
         raise UserError(f"the build changed after cids.json was written: {shown or 'folder roots differ'}",
                         hint="run `roboz-collection metadata BUILD_DIR` again so metadata, CIDs and provenance match the files")
 
+    _check_provenance(build_dir, plan, files, trees["images"])
+
     # 2. Compare with the last publish to this provider and explain what changed.
-    prev = _read_json(build_dir / "publish.json")
     changed: list[str] = []
-    if prev and prev.get("provider") == publisher.name and prev.get("endpoint") == publisher.endpoint:
-        changed = diff_files(prev.get("files") or {}, files)
+    if prev and prev.target.key == (publisher.name, redact_url(publisher.endpoint)):
+        changed = diff_files(prev.files, files)
         if changed:
-            log(f"changed since the publish of {prev.get('uploaded_at')}: " + "; ".join(changed[:10])
+            log(f"changed since the publish of {prev.uploaded_at}: " + "; ".join(changed[:10])
                 + (f"; and {len(changed) - 10} more" if len(changed) > 10 else ""))
-            if prev.get("metadata_cid") != roots["metadata"]:
-                log(f"  the base URI becomes ipfs://{roots['metadata']}/ (was {prev.get('base_uri')}); "
+            if prev.metadata_cid != roots["metadata"]:
+                log(f"  the base URI becomes {cids.base_uri} (was {prev.base_uri}); "
                     "a deployed contract needs its base URI updated")
 
     # 3. Upload what the provider lacks, media first.
@@ -105,25 +119,16 @@ def publish(build_dir: Path, publisher: Publisher, *, log: Callable[[str], None]
                 raise PublishError(f"{name} changed during publish", hint="run `metadata` again, then `publish`")
             log(f"{name}: wrote {car.relative_to(build_dir)} ({car.stat().st_size:,} bytes)")
         log(f"{name}: {publisher.upload(car, root)}")
-        if publisher.name != "car":  # the car provider only writes files
+        if publisher.pins:  # a provider that only writes files uploads nothing
             uploaded.append(name)
 
-    record = {
-        "provider": publisher.name,
-        "endpoint": publisher.endpoint,
-        "images_cid": roots["images"],
-        "animations_cid": roots.get("animations"),
-        "metadata_cid": roots["metadata"],
-        "base_uri": f"ipfs://{roots['metadata']}/",
-        "contract_uri": f"ipfs://{roots['metadata']}/collection.json",
-        "cars": {n: f"car/{n}.car" for n in trees} if publisher.name == "car" else None,
-        "files": files,
-    }
-    same = prev is not None and {k: prev.get(k) for k in record} == record
-    if not uploaded and same:
+    record = PublishRecord.of(
+        provider=publisher.name, endpoint=publisher.endpoint, pins=publisher.pins, roots=roots, files=files,
+        cars=None if publisher.pins else {n: f"car/{n}.car" for n in trees}, uploaded=tuple(uploaded),
+        previous=prev)
+    if not uploaded and record.same_as(prev):
         log(f"nothing uploaded: every root is already on {publisher.name}; publish.json unchanged")
     else:
-        record["uploaded_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        record["uploaded"] = uploaded
-        write_json(build_dir / "publish.json", record)
-    return PublishReport(publisher.name, roots, tuple(uploaded), record["base_uri"], record["contract_uri"], tuple(changed))
+        record = record.stamped(datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        write_publish(build_dir, record)
+    return PublishReport(publisher.name, roots, tuple(uploaded), record.base_uri, record.contract_uri, tuple(changed))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from buildfiles.ipfs import ipfs_uri
 from buildfiles.plan import CollectionInfo, PlannedToken
 
 TEST_MODEL_TRAIT = "Test render"
@@ -45,10 +46,6 @@ def models_label(models: Any) -> str | None:
     if isinstance(models, dict):
         return " + ".join(str(v) for v in models.values())
     return " + ".join(str(m) for m in models)
-
-
-def ipfs_uri(cid: str, path: str = "") -> str:
-    return f"ipfs://{cid}/{path}"
 
 
 def token_attributes(token: PlannedToken, facts: RenderFacts) -> list[dict[str, Any]]:

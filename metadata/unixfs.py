@@ -88,6 +88,15 @@ def cid_bytes(text: str) -> bytes:
     return base64.b32decode(body + "=" * (-len(body) % 8))
 
 
+def raw_leaf_sha256(cid: str) -> str | None:
+    """The sha256 of a file whose CID is one raw leaf (any file up to 1 MiB), read off the CID;
+    None for a chunked file, whose CID hashes a dag-pb node instead."""
+    raw = cid_bytes(cid)
+    if raw[:4] != bytes([1, CODEC_RAW, MH_SHA2_256, 32]):
+        return None
+    return raw[4:].hex()
+
+
 def _field_varint(num: int, value: int) -> bytes:
     return varint(num << 3) + varint(value)
 

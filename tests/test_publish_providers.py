@@ -201,3 +201,12 @@ def test_cli_publish_reports_user_errors_without_traceback(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode != 0
     assert out.stderr.startswith("error:") and "Traceback" not in out.stderr
+
+
+def test_provenance_json_that_does_not_match_the_images_is_refused(built, fake_ipfs):
+    raw = json.loads((built / "provenance.json").read_text())
+    raw["images"][2]["sha256"] = "ee" * 32
+    (built / "provenance.json").write_text(json.dumps(raw))
+    with pytest.raises(UserError, match=r"provenance\.json does not match the images") as e:
+        publish(built, _kubo(fake_ipfs), log=lambda s: None)
+    assert "metadata" in e.value.hint and fake_ipfs.uploads("dag/import") == 0

@@ -26,11 +26,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_report(r) -> None:
+    from buildfiles.ipfs import ipfs_uri
+
     changed = f"{len(r.written)} file(s) written, {r.unchanged} unchanged" if r.written else f"all {r.unchanged} files unchanged"
     print(f"metadata for {r.tokens} tokens: {changed}")
-    print(f"  images     ipfs://{r.images_cid}/")
+    print(f"  images     {ipfs_uri(r.images_cid)}")
     if r.animations_cid:
-        print(f"  animations ipfs://{r.animations_cid}/")
+        print(f"  animations {ipfs_uri(r.animations_cid)}")
     print(f"  base URI   {r.base_uri}")
     print(f"  contract   {r.contract_uri}")
     print(f"  provenance {r.provenance_hash}")

@@ -20,7 +20,9 @@ edited after `metadata` are detected and named: re-run `metadata` first.
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("build_dir", type=Path)
-    p.add_argument("--to", dest="provider", required=True, choices=("kubo", "pinata", "car"))
+    from metadata.publishers import PROVIDERS
+
+    p.add_argument("--to", dest="provider", required=True, choices=PROVIDERS)
     p.add_argument("--api", default=None, help="Kubo RPC address (default http://127.0.0.1:5001) or a Pinata-compatible base URL")
 
 

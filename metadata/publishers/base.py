@@ -21,6 +21,7 @@ class PublishError(UserError):
 class Publisher(ABC):
     name: str
     endpoint: str
+    pins: bool = True   # False for a provider that only writes CAR files: nothing is online afterwards
 
     @abstractmethod
     def has(self, root: str) -> bool:

@@ -10,6 +10,7 @@ from metadata.publishers.base import Publisher
 class CarPublisher(Publisher):
     name = "car"
     endpoint = "car/"
+    pins = False
 
     def has(self, root: str) -> bool:
         return False  # the CARs themselves are the product; publish.py reuses an intact one

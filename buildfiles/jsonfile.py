@@ -1,0 +1,121 @@
+"""Reading a build-directory JSON file strictly: one line naming the file and the fix, never a traceback.
+
+Every typed reader (cids.json, publish.json, provenance.json, ...) goes through `read_object`:
+missing -> None (the caller knows what to run first); unreadable, truncated, not an object,
+NaN/Infinity, or a `format` this version does not know -> `BuildFileError` with the file's path
+and how to recover. Field accessors (`Fields`) name the bad field the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from buildfiles.errors import UserError
+
+
+class BuildFileError(UserError):
+    """A build-directory file is corrupt, truncated or of a format this version cannot read."""
+
+    exit_code = 2
+
+
+def _no_constants(name: str):
+    # json.loads accepts NaN/Infinity by default; they are not JSON and no file of ours holds them.
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_object(path: Path, *, fmt: str, recover: str, legacy_ok: bool = True) -> dict[str, Any] | None:
+    """The JSON object in `path`, or None when the file does not exist.
+
+    `fmt` is the expected "format" value; a file without "format" was written before formats were
+    versioned and has the same keys, so it is read when `legacy_ok`. `recover` is the hint."""
+    try:
+        text = Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BuildFileError(f"{path} cannot be read ({getattr(e, 'strerror', None) or e})", hint=recover) from None
+    try:
+        raw = json.loads(text, parse_constant=_no_constants)
+    except (json.JSONDecodeError, ValueError, RecursionError) as e:
+        what = "empty" if not text.strip() else f"corrupt or truncated ({_short(e)})"
+        raise BuildFileError(f"{path} is {what}", hint=recover) from None
+    if not isinstance(raw, dict):
+        raise BuildFileError(f"{path} holds a JSON {type(raw).__name__}, not an object", hint=recover)
+    got = raw.get("format")
+    if got != fmt and not (got is None and legacy_ok):
+        raise BuildFileError(f"{path} has format {got!r}; this version reads {fmt!r}", hint=recover)
+    return raw
+
+
+def _short(e: Exception) -> str:
+    if isinstance(e, json.JSONDecodeError):
+        return f"{e.msg} at line {e.lineno} column {e.colno}"
+    return str(e)[:100]
+
+
+_CID = re.compile(r"b[a-z2-7]+")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class Fields:
+    """Typed access to one JSON object's fields; a wrong type names the file and the field."""
+
+    def __init__(self, raw: dict[str, Any], path: Path, recover: str):
+        self.raw, self.path, self.recover = raw, path, recover
+
+    def fail(self, key: str, want: str) -> BuildFileError:
+        got = self.raw.get(key)
+        shown = json.dumps(got)[:60] if got is not None else "missing"
+        return BuildFileError(f"{self.path}: field {key!r} should be {want}, got {shown}", hint=self.recover)
+
+    def str(self, key: str, *, optional: bool = False, default: str | None = None) -> str | None:
+        v = self.raw.get(key, default)
+        if v is None and optional:
+            return None
+        if not isinstance(v, str):
+            raise self.fail(key, "a string")
+        return v
+
+    def cid(self, key: str, *, optional: bool = False) -> str | None:
+        v = self.raw.get(key)
+        if v is None and optional:
+            return None
+        if not isinstance(v, str) or not _CID.fullmatch(v):
+            raise self.fail(key, "a base32 CIDv1 ('bafy…')")
+        return v
+
+    def sha256(self, key: str) -> str:
+        v = self.raw.get(key)
+        if not isinstance(v, str) or not _HEX64.fullmatch(v.lower().removeprefix("0x")):
+            raise self.fail(key, "a sha256 hex digest")
+        return v.lower().removeprefix("0x")
+
+    def bool(self, key: str, default: bool) -> bool:
+        v = self.raw.get(key, default)
+        if not isinstance(v, bool):
+            raise self.fail(key, "true or false")
+        return v
+
+    def str_map(self, key: str, *, optional: bool = False) -> dict[str, str] | None:
+        v = self.raw.get(key)
+        if v is None:
+            return None if optional else {}
+        if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()):
+            raise self.fail(key, "an object of strings")
+        return dict(v)
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        v = self.raw.get(key) or []
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise self.fail(key, "a list of strings")
+        return tuple(v)
+
+    def list(self, key: str) -> list[Any]:
+        v = self.raw.get(key) or []
+        if not isinstance(v, list):
+            raise self.fail(key, "a list")
+        return v
