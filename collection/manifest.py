@@ -14,7 +14,7 @@ import difflib
 import hashlib
 import math
 import re
-from dataclasses import dataclass, fields as dc_fields
+from dataclasses import dataclass, fields as dc_fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +257,11 @@ def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> M
     for i, sp in enumerate(specials):
         for p, rel in _render_inputs(("specials", i, "render"), sp.render):
             _check_input(c, root, p, rel)
+    if render is not None and isinstance(render.models, dict):
+        render = replace(render, models=_check_models(c, root, ("render", "models"), render.models))
+    for i, sp in enumerate(specials):
+        if isinstance(sp.render.get("models"), dict):
+            sp.render["models"] = _check_models(c, root, ("specials", i, "render", "models"), sp.render["models"])
 
     if categories is not None and not c.problems:
         from collection.planner import count_combinations
@@ -538,3 +543,15 @@ def _check_input(c: _Collector, root: Path, at: tuple[Any, ...], rel: str) -> No
         return
     if not full.is_file():
         c.add(at, f"file '{rel}' not found (looked for {full})")
+
+
+def _check_models(c: _Collector, root: Path, at: tuple[Any, ...], models: dict[str, Any]) -> dict[str, Any] | str:
+    """An artist's own model files: paths made absolute from the manifest's folder; each must exist
+    (they are hashed by the plan step, not copied: checkpoints are large)."""
+    from generator.registry import parse_models
+    from generator.weights import missing_own_files
+
+    choice = parse_models(models, base=root)  # structure already checked with the render settings
+    for field, p in missing_own_files(choice):
+        c.add((*at, *field.split(".")), f"file not found (looked for {p})")
+    return choice.to_spec()

@@ -19,6 +19,7 @@ from buildfiles.hashing import sha256_file
 from buildfiles.plan import CollectionInfo, Royalties
 from collection.planner import count_combinations, plan_tokens
 from generator.settings import BUNDLED_INIT
+from generator.weights import pin_models
 
 BUNDLED_JAX = Path(__file__).with_name("assets") / "jax.png"
 BUNDLED_INPUT = "inputs/bundled/jax.png"
@@ -114,6 +115,8 @@ def _copy_inputs(m: Manifest, build_dir: Path) -> dict[str, tuple[str, str]]:
 
 def _rewrite_render(render: dict[str, Any], inputs: dict[str, tuple[str, str]]) -> dict[str, Any]:
     r = dict(render)
+    if isinstance(r.get("models"), dict):  # own model files: their sha256 pinned here, checked on every load
+        r["models"] = pin_models(r["models"])
     if isinstance(r.get("init_image"), str):
         r["init_image"] = inputs[r["init_image"]][0]
     if r.get("image_prompts"):

@@ -249,7 +249,7 @@ def render_build_ray(build_dir: Path, *, models: str | None = None, device: str 
         with stop_on_signals() as stop, _Display(len(plan.tokens), len(report.skipped), progress) as display:
             for name, tokens in todo.items():
                 choice = parse_models(name)
-                writer = BuildWriter(build_dir, state, meta, str(choice), choice.tiny)
+                writer = BuildWriter(build_dir, state, meta, choice.label, choice.tiny)
                 batches = make_batches(load_jobs(build_dir, state, meta, tokens))
                 n = worker_count(opts, dev, resources, len(batches))
                 report.workers = max(report.workers, n)

@@ -1,4 +1,5 @@
-"""Loss terms. Each returns one scalar per token (shape (B,)) so tokens in a batch stay independent."""
+"""Loss terms for one token. Each returns a scalar (shape ()); the loop calls them per token and
+stacks the results, so tokens in a batch stay independent."""
 
 from __future__ import annotations
 

@@ -5,8 +5,6 @@ The tiny test pair goes through exactly these functions; only where the files co
 
 from __future__ import annotations
 
-import contextlib
-import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +12,13 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from generator import tiny, weights
 from generator.registry import ModelChoice, parse_models
+from generator.vqgan import vqgan_from_config
 
 # Import-time noise from the 2021 stack (pkg_resources in clip, Lightning 1.9 deprecations in taming).
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 warnings.filterwarnings("ignore", message=".*rank_zero_only.*")
-
-DUMMY_LOSS = {"target": "taming.modules.losses.vqperceptual.DummyLoss"}
-
 
 @dataclass
 class Models:
@@ -46,32 +43,6 @@ class Models:
     @property
     def cut_size(self) -> int:
         return self.clip.visual.input_resolution
-
-
-def vqgan_from_config(config) -> nn.Module:
-    """Build the (untrained) VQGAN a yaml config describes, with the training loss swapped for DummyLoss.
-
-    The published configs name VQLPIPSWithDiscriminator, whose constructor downloads VGG16
-    weights into a CWD-relative folder; rendering never needs a loss.
-    """
-    from omegaconf import OmegaConf
-
-    with warnings.catch_warnings():  # Lightning 1.9 deprecation chatter on taming's import
-        warnings.simplefilter("ignore")
-        import pytorch_lightning  # noqa: F401  on import it puts its own warning filters first,
-        warnings.simplefilter("ignore")  # so ours go back in front before taming triggers them
-        from taming.models import vqgan as taming_vqgan
-
-    config = OmegaConf.create(OmegaConf.to_container(config, resolve=True))
-    params = config.model.params
-    params.lossconfig = OmegaConf.create(DUMMY_LOSS)
-    params.pop("ckpt_path", None)
-    target = config.model.target.rsplit(".", 1)[-1]
-    cls = {"VQModel": taming_vqgan.VQModel, "GumbelVQ": taming_vqgan.GumbelVQ}.get(target)
-    if cls is None:
-        raise ValueError(f"unsupported VQGAN class {config.model.target!r}")
-    with contextlib.redirect_stdout(io.StringIO()):  # taming prints "Working with z of shape ..."
-        return cls(**params)
 
 
 def load_vqgan_state(ckpt_path: Path) -> dict[str, Tensor]:
@@ -115,25 +86,21 @@ def load_clip(path: Path) -> nn.Module:
     return build_model(sd).float().eval().requires_grad_(False)
 
 
-def load_models(models: str | None, device: torch.device | str = "cpu", models_dir: Path | None = None) -> Models:
-    """Resolve a models string to verified files and load both networks onto `device`."""
-    from generator import weights
+def load_models(models: str | dict | ModelChoice | None, device: torch.device | str = "cpu",
+                models_dir: Path | None = None) -> Models:
+    """Resolve a models spec to hash-verified files and load both networks onto `device`.
 
-    choice: ModelChoice = parse_models(models)
+    Nothing is unpickled before its sha256 matched (weights.require_files, tiny.ensure_tiny).
+    """
+    choice = models if isinstance(models, ModelChoice) else parse_models(models)
     device = torch.device(device)
     if choice.tiny:
-        from generator.tiny import ensure_tiny
-
-        config, ckpt, clip_path = ensure_tiny(weights.models_root(models_dir))
+        config, ckpt, clip_path = tiny.ensure_tiny(weights.models_root(models_dir))
     else:
         config, ckpt, clip_path = weights.require_files(choice, models_dir)
-        st = ckpt.with_suffix(".safetensors")
-        if st.exists():  # converted once by `models fetch --safetensors`: no pickle at all
-            ckpt = weights.verified_path(weights.models_root(models_dir), str(st.relative_to(weights.models_root(models_dir))),
-                                         f"vqgan/{choice.vqgan}.sha256.json", choice.vqgan)
     vq = load_vqgan(config, ckpt).to(device)
     cl = load_clip(clip_path).to(device)
-    return Models(str(choice), choice.tiny, vq, cl, device)
+    return Models(choice.label, choice.tiny, vq, cl, device)
 
 
 def convert_to_safetensors(config_path: Path, ckpt_path: Path) -> Path:

@@ -2,8 +2,9 @@
 
 The manifest's `render:` block, a special's `render:` overrides and plan.json's
 `render` entries all validate against this dataclass, so the generator and the
-manifest cannot drift apart. `__pydantic_config__` makes pydantic reject unknown
-keys when the manifest validates it; the generator itself never needs pydantic.
+manifest cannot drift apart. The `Field` bounds and `__pydantic_config__` (reject
+unknown keys) are enforced only when pydantic validates the manifest; building the
+dataclass directly (from plan.json, in tests) checks just `__post_init__`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
+
+from buildfiles.errors import UserError
+from generator.registry import parse_models
 
 Optimiser = Literal["adam", "adamw", "adagrad", "adamax", "rmsprop"]
 Augment = Literal["flip", "affine", "perspective", "jitter", "sharpness", "noise", "erasing", "resized_crop"]
@@ -33,8 +37,9 @@ class VideoSettings:
 class RenderSettings:
     __pydantic_config__ = {"extra": "forbid"}
 
-    # "<vqgan>+<clip>" from the model registry, or "tiny" for the random-weight test pair.
-    models: str = DEFAULT_MODELS
+    # "<vqgan>+<clip>" from the model registry, "tiny" for the random-weight test pair, or a
+    # mapping naming the artist's own files (generator/registry.py; plan.json pins their sha256).
+    models: str | dict[str, Any] = DEFAULT_MODELS
     # In a manifest: a path relative to the manifest's folder, "jax" for the bundled
     # sketch, or null to start from random codebook entries. In plan.json: a path
     # relative to the build directory (plan copies inputs into build/inputs/).
@@ -61,6 +66,10 @@ class RenderSettings:
     judge: str | None = None
 
     def __post_init__(self) -> None:
+        try:  # names and structure only: files are checked by the manifest, hashed by the plan
+            parse_models(self.models, base="/")
+        except UserError as e:
+            raise ValueError(e.message + (f"; {e.hint}" if e.hint else "")) from None
         late = [s for s in self.snapshots if s > self.iterations]
         if late:
             raise ValueError(f"snapshots {late} come after the last iteration ({self.iterations})")

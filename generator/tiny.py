@@ -57,7 +57,7 @@ def _write_tiny(root: Path) -> None:
     from clip.model import CLIP
 
     from buildfiles.atomicio import write_bytes, write_text
-    from generator.models import vqgan_from_config
+    from generator.vqgan import vqgan_from_config
     import io
 
     with torch.random.fork_rng(devices=[]):

@@ -3,7 +3,8 @@
 Unpickling runs code, so no checkpoint is ever handed to `torch.load(weights_only=False)`
 before its sha256 matched a known value: CLIP's is part of its URL, a VQGAN's is recorded
 in `vqgan/<name>.sha256.json` the first time it is downloaded (or first seen, when copied
-in by hand) and checked on every later load.
+in by hand), an artist's own file's in the models spec the plan step writes into plan.json;
+each is checked on every later load.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from buildfiles.atomicio import write_json
 from buildfiles.errors import UserError
 from buildfiles.hashing import sha256_file
-from generator.registry import CLIPS, VQGANS, CLIPSpec, ModelChoice, VQGANSpec
+from generator.registry import parse_models, CLIPS, VQGANS, CLIPFile, CLIPSpec, ModelChoice, VQGANFiles, VQGANSpec
 
 ProgressFn = Callable[[int, int | None], None]  # (bytes so far, total or None)
 
@@ -40,6 +41,30 @@ def models_root(models_dir: Path | str | None) -> Path:
 def fetch_command(choice_or_name: str, models_dir: Path | None) -> str:
     extra = f" --models-dir {models_dir}" if models_dir else ""
     return f"roboz-collection models fetch {choice_or_name}{extra}"
+
+
+def layout_lines(root: Path) -> list[str]:
+    """The folder layout `--models-dir` (or the cache) must have, to copy weights in by hand."""
+    vq, cl = VQGANS["vqgan_imagenet_f16_16384"], CLIPS["ViT-B/32"]
+    return [
+        f"expected layout of {root}:",
+        f"  vqgan/<name>.yaml          VQGAN config, e.g. {vq.config_file}",
+        "  vqgan/<name>.ckpt          its checkpoint (or <name>.safetensors)",
+        "  vqgan/<name>.sha256.json   hashes recorded on first use (written for you)",
+        f"  clip/<file>.pt             CLIP as OpenAI names it, e.g. {cl.file}",
+        "  tiny/                      the random-weight test pair (written for you)",
+    ]
+
+
+class MissingWeights(UserError):
+    """Weights not on disk: names the files, the fetch command, and the layout to copy them by hand."""
+
+    def __init__(self, message: str, *, hint: str, root: Path):
+        super().__init__(message, hint=hint)
+        self.root = root
+
+    def lines(self) -> list[str]:
+        return super().lines() + layout_lines(self.root)
 
 
 class HashMismatch(UserError):
@@ -113,16 +138,45 @@ def download(url: str, dest: Path, *, progress: ProgressFn | None = None, chunk:
     return dest
 
 
-def _download_any(urls: list[str], dest: Path, progress: ProgressFn | None) -> None:
+def network_reason(e: BaseException) -> str:
+    """A few words for a failed request, instead of urllib3's several-hundred-character repr."""
+    import requests
+
+    if isinstance(e, requests.HTTPError) and e.response is not None:
+        return f"HTTP {e.response.status_code} {e.response.reason or ''}".strip()
+    if isinstance(e, requests.Timeout):
+        return "timed out"
+    text = repr(e)
+    for needle, reason in (("NameResolution", "cannot resolve the host name (offline?)"),
+                           ("Name or service not known", "cannot resolve the host name (offline?)"),
+                           ("Temporary failure in name resolution", "cannot resolve the host name (offline?)"),
+                           ("Connection refused", "connection refused"),
+                           ("Network is unreachable", "network unreachable (offline?)"),
+                           ("SSLError", "TLS error"),
+                           ("ProxyError", "proxy error")):
+        if needle in text:
+            return reason
+    if isinstance(e, requests.ConnectionError):
+        return "connection failed"
+    if isinstance(e, OSError):
+        return e.strerror or type(e).__name__
+    return type(e).__name__
+
+
+def _download_any(urls: list[str], dest: Path, progress: ProgressFn | None, root: Path | None = None) -> None:
+    from urllib.parse import urlsplit
+
     errors = []
     for url in urls:
         try:
             download(url, dest, progress=progress)
             return
         except Exception as e:  # network errors of every kind: try the next mirror
-            errors.append(f"{url}: {e}")
-    raise UserError(f"could not download {dest.name}: " + "; ".join(errors),
-                    hint="check the network, or copy the file by hand and pass --models-dir")
+            errors.append(f"{urlsplit(url).hostname}: {network_reason(e)}")
+    where = f"{root}/{dest.relative_to(root)}" if root and dest.is_relative_to(root) else str(dest)
+    raise UserError(f"could not download {dest.name} ({'; '.join(errors)})",
+                    hint=f"check the network, or copy the file by hand to {where} (see `roboz-collection models list`) "
+                         "and pass --models-dir if it is not the cache")
 
 
 # ---- per-model operations -----------------------------------------------------------------
@@ -139,7 +193,7 @@ class FileStatus:
 def fetch_vqgan(spec: VQGANSpec, root: Path, progress: ProgressFn | None = None) -> None:
     for rel, urls in ((spec.config_file, [spec.config_url]), (spec.ckpt_file, [spec.ckpt_url, *spec.ckpt_mirrors])):
         if not (root / rel).exists():
-            _download_any(urls, root / rel, progress)
+            _download_any(urls, root / rel, progress, root)
     recorded = read_recorded(root, spec.hash_file)
     missing = [f for f in (spec.config_file, spec.ckpt_file) if f not in recorded]
     if missing:
@@ -152,7 +206,7 @@ def fetch_vqgan(spec: VQGANSpec, root: Path, progress: ProgressFn | None = None)
 def fetch_clip(spec: CLIPSpec, root: Path, progress: ProgressFn | None = None) -> None:
     dest = root / spec.file
     if not dest.exists():
-        _download_any([spec.url], dest, progress)
+        _download_any([spec.url], dest, progress, root)
     verify_sha256(dest, spec.sha256, f"CLIP {spec.name}")
 
 
@@ -175,20 +229,84 @@ def clip_status(spec: CLIPSpec, root: Path, check: bool) -> FileStatus:
 
 
 def require_files(choice: ModelChoice, models_dir: Path | None) -> tuple[Path, Path, Path]:
-    """(vqgan yaml, vqgan ckpt, clip .pt), all present and hash-checked, or a UserError saying how to get them."""
+    """(vqgan yaml, vqgan ckpt, clip file), all present and hash-checked, or a UserError saying how to get them.
+
+    Registry halves come from the cache (or --models-dir); an artist's own files are checked
+    against the sha256 pinned in `choice`, or pinned now when this is their first use.
+    """
     root = models_root(models_dir)
-    vq, cl = VQGANS[choice.vqgan], CLIPS[choice.clip]
-    missing = [root / f for f in (vq.config_file, vq.ckpt_file, cl.file) if not (root / f).exists()]
+    if not choice.pinned:
+        choice = pin_files(choice)
+    vq, cl = choice.vqgan, choice.clip
+    need = []
+    if isinstance(vq, str):
+        need += [root / VQGANS[vq].config_file, root / VQGANS[vq].ckpt_file]
+    if isinstance(cl, str):
+        need.append(root / CLIPS[cl].file)
+    missing = [p for p in need if not p.exists()]
     if missing:
-        raise UserError(
-            f"model weights for {choice} are missing: " + ", ".join(str(p) for p in missing),
-            hint=f"run `{fetch_command(str(choice), models_dir)}` (or copy the files there by hand; "
+        fetch = "+".join(n for n in (vq if isinstance(vq, str) else None, cl if isinstance(cl, str) else None) if n)
+        raise MissingWeights(
+            f"model weights for {choice.label} are missing: " + ", ".join(str(p) for p in missing),
+            hint=f"run `{fetch_command(fetch, models_dir)}` (or copy the files there by hand; "
                  f"use `--models tiny` for a pipeline check without weights)",
+            root=root,
         )
-    if vq.ckpt_sha256:
-        verify_sha256(root / vq.ckpt_file, vq.ckpt_sha256, vq.name)
-    ckpt = verified_path(root, vq.ckpt_file, vq.hash_file, vq.name)
-    config = verified_path(root, vq.config_file, vq.hash_file, vq.name + " config")
-    clip_path = root / cl.file
-    verify_sha256(clip_path, cl.sha256, f"CLIP {cl.name}")
+    if isinstance(vq, VQGANFiles):
+        config, ckpt = Path(vq.config), Path(vq.checkpoint)
+        verify_sha256(config, vq.config_sha256, f"VQGAN config {vq.name}")  # type: ignore[arg-type]
+        verify_sha256(ckpt, vq.checkpoint_sha256, f"VQGAN {vq.name}")  # type: ignore[arg-type]
+    else:
+        spec = VQGANS[vq]
+        if spec.ckpt_sha256:
+            verify_sha256(root / spec.ckpt_file, spec.ckpt_sha256, spec.name)
+        ckpt = verified_path(root, spec.ckpt_file, spec.hash_file, spec.name)
+        config = verified_path(root, spec.config_file, spec.hash_file, spec.name + " config")
+        st = ckpt.with_suffix(".safetensors")
+        if st.exists():  # converted once by `models fetch --safetensors`: no pickle at all
+            ckpt = verified_path(root, str(st.relative_to(root)), spec.hash_file, spec.name)
+    if isinstance(cl, CLIPFile):
+        clip_path = Path(cl.file)
+        verify_sha256(clip_path, cl.sha256, f"CLIP {cl.name}")  # type: ignore[arg-type]
+    else:
+        clip_path = root / CLIPS[cl].file
+        verify_sha256(clip_path, CLIPS[cl].sha256, f"CLIP {cl}")
     return config, ckpt, clip_path
+
+
+# ---- an artist's own files ----------------------------------------------------------------
+
+def own_files(choice: ModelChoice) -> list[tuple[str, Path]]:
+    """(field, path) of every file `choice` names outside the registry."""
+    out: list[tuple[str, Path]] = []
+    if isinstance(choice.vqgan, VQGANFiles):
+        out += [("vqgan.config", Path(choice.vqgan.config)), ("vqgan.checkpoint", Path(choice.vqgan.checkpoint))]
+    if isinstance(choice.clip, CLIPFile):
+        out.append(("clip", Path(choice.clip.file)))
+    return out
+
+
+def missing_own_files(choice: ModelChoice) -> list[tuple[str, Path]]:
+    return [(f, p) for f, p in own_files(choice) if not p.is_file()]
+
+
+def pin_files(choice: ModelChoice) -> ModelChoice:
+    """Record each own file's sha256 in the spec on its first use. A hash already pinned is kept
+    (never re-pinned), so a file changed since then fails the check in `require_files`."""
+    from dataclasses import replace
+
+    missing = missing_own_files(choice)
+    if missing:
+        f, p = missing[0]
+        raise UserError(f"models.{f}: file {p} not found", hint="fix the path in render.models (or --models)", exit_code=2)
+    vq, cl = choice.vqgan, choice.clip
+    if isinstance(vq, VQGANFiles) and not (vq.config_sha256 and vq.checkpoint_sha256):
+        vq = replace(vq, config_sha256=sha256_file(Path(vq.config)), checkpoint_sha256=sha256_file(Path(vq.checkpoint)))
+    if isinstance(cl, CLIPFile) and not cl.sha256:
+        cl = replace(cl, sha256=sha256_file(Path(cl.file)))
+    return ModelChoice(vq, cl)
+
+
+def pin_models(spec: dict[str, Any]) -> str | dict[str, Any]:
+    """A models mapping (absolute paths) with every own file's sha256 recorded: what plan.json keeps."""
+    return pin_files(parse_models(spec)).to_spec()

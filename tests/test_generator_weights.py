@@ -62,6 +62,8 @@ def test_missing_weights_error_names_files_and_fix(tmp_path):
     msg = "\n".join(e.value.lines())
     assert str(tmp_path / "vqgan" / "vqgan_imagenet_f16_1024.ckpt") in msg and str(tmp_path / "clip" / "RN50.pt") in msg
     assert f"roboz-collection models fetch vqgan_imagenet_f16_1024+RN50 --models-dir {tmp_path}" in msg
+    # and the layout to copy them in by hand
+    assert f"expected layout of {tmp_path}:" in msg and "vqgan/<name>.ckpt" in msg and "clip/ViT-B-32.pt" in msg
 
 
 def test_real_format_loader_and_safetensors_conversion_agree(roboz_home, tmp_path):
@@ -122,3 +124,49 @@ def test_models_cli_list_and_verify(tmp_path, capsys):
     assert main(["models", "verify", "RN50", "--models-dir", str(root)]) == 1
     assert "MISMATCH" in capsys.readouterr().out
     assert main(["models", "fetch", "nope", "--models-dir", str(root)]) == 2
+
+
+def test_models_verify_fails_when_anything_is_missing_or_altered(tmp_path, capsys):
+    from collection.cli import main
+
+    root = tmp_path / "m"
+    assert main(["models", "verify", "--models-dir", str(root)]) == 1  # nothing there: the default pair is missing
+    out = capsys.readouterr().out
+    assert "error: 2 missing of 2 models" in out and f"models fetch vqgan_imagenet_f16_16384 ViT-B/32 --models-dir {root}" in out
+    spec = VQGANS["vqgan_imagenet_f16_1024"]
+    for rel in (spec.config_file, spec.ckpt_file):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"weights copied in by hand")
+    weights.record_hashes(root, spec.hash_file, [spec.config_file, spec.ckpt_file], source="test")
+    assert main(["models", "verify", "vqgan_imagenet_f16_1024", "--models-dir", str(root)]) == 0
+    assert "all 1 models ok" in capsys.readouterr().out
+    (root / spec.ckpt_file).write_bytes(b"altered")
+    assert main(["models", "verify", "vqgan_imagenet_f16_1024", "--models-dir", str(root)]) == 1
+    assert "1 altered of 1" in capsys.readouterr().out
+    # with no names: every model on disk is checked too, so the altered one fails the run
+    assert main(["models", "verify", "--models-dir", str(root)]) == 1
+    assert "vqgan_imagenet_f16_1024: sha256 MISMATCH" in capsys.readouterr().out
+
+
+def test_models_list_prints_the_layout(tmp_path, capsys):
+    from collection.cli import main
+
+    assert main(["models", "list", "--models-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"expected layout of {tmp_path}:" in out
+    assert "vqgan/<name>.yaml" in out and "vqgan/<name>.sha256.json" in out and "clip/<file>.pt" in out
+
+
+@pytest.mark.parametrize("host, reason", [("weights.invalid", "cannot resolve the host name"), ("127.0.0.1:9", "connection refused")])
+def test_models_fetch_offline_is_one_short_line(tmp_path, monkeypatch, capsys, host, reason):
+    from collection.cli import main
+    from generator import registry
+
+    sha = CLIPS["RN50"].sha256
+    monkeypatch.setitem(registry.CLIPS, "RN50", registry.CLIPSpec("RN50", f"http://{host}/clip/models/{sha}/RN50.pt"))
+    assert main(["models", "fetch", "RN50", "--models-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("error: could not download RN50.pt (") and reason in err[0], err
+    assert len(err[0]) < 120 and "urllib3" not in err[0] and "HTTPConnection" not in err[0]
+    assert err[1].startswith("hint: check the network, or copy the file by hand to " + str(tmp_path / "clip" / "RN50.pt"))
+    assert len(err) == 2

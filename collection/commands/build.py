@@ -22,7 +22,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("manifest", type=Path)
     add_plan_options(p)
-    p.add_argument("--models", default=None, help="override render.models, e.g. `tiny`")
+    from collection.commands.models import models_arg
+
+    p.add_argument("--models", type=models_arg, default=None,
+                   help="override render.models, e.g. `tiny`, or \"{vqgan: {config: my.yaml, checkpoint: my.ckpt}}\"")
     p.add_argument("--models-dir", type=Path, default=None, help="folder of weights copied by hand")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda when present)")
     p.add_argument("--executor", choices=("local", "ray"), default="local")

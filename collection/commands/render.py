@@ -20,7 +20,10 @@ Ctrl-C (or SIGTERM) checkpoints every running token; run the same command again 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("build_dir", type=Path, metavar="BUILD_DIR")
-    p.add_argument("--models", help='override the plan\'s models: "<vqgan>+<clip>" or "tiny"')
+    from collection.commands.models import models_arg
+
+    p.add_argument("--models", type=models_arg, help='override the plan\'s models: "<vqgan>+<clip>", "tiny", or your own '
+                   'files: "{vqgan: {config: my.yaml, checkpoint: my.ckpt}, clip: ViT-B/16}"')
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     p.add_argument("--models-dir", type=Path, help="folder with model weights (default: the cache, or $ROBOZ_HOME/models)")
     p.add_argument("--no-progress", action="store_true", help="no live progress display")
