@@ -4,21 +4,23 @@ twice on the same build directory rewrites nothing."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from buildfiles.atomicio import dumps_json, write_bytes
 from buildfiles.cids import CIDS_FILE, Cids, cids_json
 from buildfiles.errors import UserError
+from buildfiles.hashing import sha256_file
 from buildfiles.ipfs import ipfs_uri
+from buildfiles.lock import build_lock
 from buildfiles.plan import Plan, load_plan
 from buildfiles.provenance import PROVENANCE_FILE, provenance_json
-from metadata.provenance import provenance_of
+from metadata.integrity import check_media
+from metadata.provenance import image_sha256s, provenance_of_hashes
 from metadata.rarity import rarity_document, string_traits
 from metadata.token_json import RenderFacts, collection_metadata, token_metadata
-from metadata.unixfs import add_tree, cid_str
+from metadata.unixfs import DirResult, Tree, add_tree, cid_str, raw_leaf_sha256
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,26 @@ def media_trees(build_dir: Path, plan: Plan) -> MediaTrees:
     return MediaTrees(images, animations)
 
 
-def read_render_facts(build_dir: Path, token_id: int) -> RenderFacts:
-    p = build_dir / "renders" / f"{token_id}.json"
+def hash_tree(tree: Tree, emit=None) -> DirResult:
+    """add_tree, with an unreadable file reported as one line naming it."""
     try:
-        return RenderFacts.from_dict(json.loads(p.read_text("utf-8")))
-    except FileNotFoundError:
-        raise UserError(f"renders/{token_id}.json not found", hint="render first: `roboz-collection render BUILD_DIR`") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"renders/{token_id}.json is not valid JSON ({e})", hint="re-render that token") from None
+        return add_tree(tree, emit)
+    except OSError as e:
+        raise UserError(f"{e.filename or 'a file'} cannot be read ({e.strerror or e})",
+                        hint="check the file's permissions, or re-render that token") from None
+
+
+def check_collection_image(build_dir: Path, plan: Plan, images: DirResult, tree: dict[str, Path]) -> None:
+    """The collection image was copied into inputs/ at plan time with its sha256 in plan.json."""
+    rel = plan.collection.image
+    name = next((n for n in tree if n.startswith("collection.")), None)
+    want = plan.inputs.get(rel) if rel else None
+    if name is None or want is None:
+        return
+    got = raw_leaf_sha256(images.files[name]) or sha256_file(tree[name])
+    if got != want:
+        raise UserError(f"{rel} differs from the file planned (plan.json inputs: sha256 {want[:12]}…)",
+                        hint="run `roboz-collection plan MANIFEST` again to take the new collection image")
 
 
 class _Writer:
@@ -102,12 +116,24 @@ class _Writer:
         return data
 
 
-def write_metadata(build_dir: Path) -> "MetadataReport":
+def write_metadata(build_dir: Path, *, accept_edited: Iterable[int] | str = (),
+                   log: Callable[[str], None] = print) -> "MetadataReport":
+    """`accept_edited`: token ids (or "all") whose image may differ from its render record; see metadata.integrity."""
     build_dir = Path(build_dir)
+    with build_lock(build_dir, "metadata"):
+        return _write_metadata(build_dir, accept_edited, log)
+
+
+def _write_metadata(build_dir: Path, accept_edited, log) -> "MetadataReport":
     plan = load_plan(build_dir)
     media = media_trees(build_dir, plan)
-    images = add_tree(media.images)
-    animations = add_tree(media.animations) if media.animations else None
+    images = hash_tree(media.images)
+    animations = hash_tree(media.animations) if media.animations else None
+    # Before anything is written: every image must be the one its render record describes.
+    hashes = image_sha256s(plan, images.files, media.images)
+    anim_paths = {t.id: media.animations[f"{t.id}.mp4"] for t in plan.tokens if f"{t.id}.mp4" in media.animations}
+    checked = check_media(build_dir, plan, hashes, animations=anim_paths, accept=accept_edited, log=log)
+    check_collection_image(build_dir, plan, images, media.images)
     images_cid = cid_str(images.root.cid)
     animations_cid = cid_str(animations.root.cid) if animations else None
 
@@ -115,7 +141,7 @@ def write_metadata(build_dir: Path) -> "MetadataReport":
     metadata_tree: dict[str, bytes] = {}
     traits: dict[int, dict[str, str]] = {}
     for t in plan.tokens:
-        facts = read_render_facts(build_dir, t.id)
+        facts = RenderFacts.from_record(checked.records[t.id])
         anim = animations_cid if f"{t.id}.mp4" in media.animations else None
         md = token_metadata(t, plan.collection, facts, images_cid, anim)
         metadata_tree[f"{t.id}.json"] = out.json(f"metadata/{t.id}.json", md)
@@ -132,7 +158,7 @@ def write_metadata(build_dir: Path) -> "MetadataReport":
     metadata_cid = cid_str(meta.root.cid)
 
     out.json("rarity.json", rarity_document(traits))
-    prov = provenance_of((t.id, media.images[f"{t.id}.png"]) for t in plan.tokens)
+    prov = provenance_of_hashes(hashes)
     out.bytes(PROVENANCE_FILE, provenance_json(prov))
     files = {f"images/{k}": v for k, v in images.files.items()}
     files.update({f"metadata/{k}": v for k, v in meta.files.items()})

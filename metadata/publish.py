@@ -11,16 +11,17 @@ from typing import Callable
 
 from buildfiles.cids import read_cids
 from buildfiles.errors import UserError
-from buildfiles.hashing import sha256_file
+from buildfiles.lock import build_lock
 from buildfiles.provenance import provenance_path, read_provenance
 from buildfiles.published import PublishRecord, load_publish, write_publish
 from buildfiles.urls import redact_url
 from buildfiles.plan import Plan, load_plan
-from metadata.build import media_trees
+from metadata.build import hash_tree, media_trees
 from metadata.car import car_root, verify_car, write_tree_car
 from metadata.publishers.base import Publisher, PublishError
-from metadata.provenance import provenance_of_hashes
-from metadata.unixfs import Tree, add_tree, cid_str, raw_leaf_sha256
+from metadata.integrity import check_media
+from metadata.provenance import image_sha256s, provenance_of_hashes
+from metadata.unixfs import Tree, cid_str
 
 
 @dataclass(frozen=True)
@@ -54,25 +55,20 @@ def diff_files(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return out
 
 
-def image_sha256s(plan: Plan, files: dict[str, str], images: Tree) -> dict[int, str]:
-    """sha256 of every token image, read off its CID when it is one raw leaf (no second read)."""
-    out = {}
-    for t in plan.tokens:
-        out[t.id] = raw_leaf_sha256(files[f"images/{t.id}.png"]) or sha256_file(images[f"{t.id}.png"])
-    return out
-
-
-def _check_provenance(build_dir: Path, plan: Plan, files: dict[str, str], images: Tree) -> None:
+def _check_provenance(build_dir: Path, hashes: dict[int, str]) -> None:
     # mint puts provenance.json's hash on chain, once and forever: it must describe these images.
-    prov = read_provenance(build_dir)
-    now = provenance_of_hashes(image_sha256s(plan, files, images))
-    if prov != now:
+    if read_provenance(build_dir) != provenance_of_hashes(hashes):
         raise UserError(f"{provenance_path(build_dir)} does not match the images on disk",
                         hint="run `roboz-collection metadata BUILD_DIR` again so metadata, CIDs and provenance match the files")
 
 
 def publish(build_dir: Path, publisher: Publisher, *, log: Callable[[str], None] = print) -> PublishReport:
     build_dir = Path(build_dir)
+    with build_lock(build_dir, "publish"):
+        return _publish(build_dir, publisher, log)
+
+
+def _publish(build_dir: Path, publisher: Publisher, log: Callable[[str], None]) -> PublishReport:
     plan = load_plan(build_dir)
     cids = read_cids(build_dir)
     prev = load_publish(build_dir)
@@ -81,16 +77,22 @@ def publish(build_dir: Path, publisher: Publisher, *, log: Callable[[str], None]
     trees = folder_trees(build_dir, plan)
     roots, files = {}, {}
     for name, tree in trees.items():
-        res = add_tree(tree)
+        res = hash_tree(tree)
         roots[name] = cid_str(res.root.cid)
         files.update({f"{name}/{k}": v for k, v in res.files.items()})
+        if name == "images":
+            hashes = image_sha256s(plan, res.files, tree)
     stale = diff_files(cids.files, files)
     if stale or cids.roots != roots:
         shown = "; ".join(stale[:5]) + (f"; and {len(stale) - 5} more" if len(stale) > 5 else "")
         raise UserError(f"the build changed after cids.json was written: {shown or 'folder roots differ'}",
                         hint="run `roboz-collection metadata BUILD_DIR` again so metadata, CIDs and provenance match the files")
 
-    _check_provenance(build_dir, plan, files, trees["images"])
+    # ... and what `metadata` hashed must still be what the renderer wrote (an edit accepted there is recorded).
+    anims = trees.get("animations") or {}
+    check_media(build_dir, plan, hashes, animations={t.id: anims[f"{t.id}.mp4"] for t in plan.tokens if f"{t.id}.mp4" in anims},
+                command="publish", decode_unrecorded=False, log=log)
+    _check_provenance(build_dir, hashes)
 
     # 2. Compare with the last publish to this provider and explain what changed.
     changed: list[str] = []

@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from buildfiles.errors import UserError
 from buildfiles.ipfs import ipfs_uri
 from buildfiles.plan import CollectionInfo, PlannedToken
+from buildfiles.records import RenderRecord
+from buildfiles.urls import is_http_url
 
 TEST_MODEL_TRAIT = "Test render"
 
@@ -33,8 +36,8 @@ class RenderFacts:
     tiny: bool
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RenderFacts":
-        return cls(d.get("iterations"), d.get("seed"), models_label(d.get("models")), bool(d.get("tiny")))
+    def from_record(cls, r: RenderRecord) -> "RenderFacts":
+        return cls(r.iterations, r.seed, models_label(r.models), bool(r.tiny))
 
 
 def models_label(models: Any) -> str | None:
@@ -83,10 +86,19 @@ def token_metadata(
     if animations_cid:
         md["animation_url"] = ipfs_uri(animations_cid, f"{token.id}.mp4")
     if info.external_url:
-        md["external_url"] = info.external_url.replace("{id}", str(token.id))
+        md["external_url"] = web_link(info.external_url.replace("{id}", str(token.id)))
     if background_color:
         md["background_color"] = background_color.lstrip("#").lower()
     return md
+
+
+def web_link(url: str) -> str:
+    """Marketplaces render external_url as a link: anything but http(s) (javascript:, data:, file:) is refused."""
+    if not is_http_url(url):
+        raise UserError(f"collection.external_url must be an http(s) URL, got {url[:80]!r}",
+                        hint="fix collection.external_url in the manifest, then run `roboz-collection plan` (or `build`) again",
+                        exit_code=2)
+    return url
 
 
 def _site_of(url: str) -> str:
@@ -107,7 +119,7 @@ def collection_metadata(info: CollectionInfo, image_uri: str, banner_uri: str) -
         "banner_image": banner_uri,
     }
     if info.external_url:
-        md["external_link"] = _site_of(info.external_url)
+        md["external_link"] = web_link(_site_of(info.external_url))
     if info.royalties:
         md["seller_fee_basis_points"] = info.royalties.bps
         md["fee_recipient"] = info.royalties.receiver

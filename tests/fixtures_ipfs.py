@@ -111,8 +111,9 @@ TRAITS = [
 
 
 def make_build_dir(root: Path, *, n: int = 5, special: bool = True, video_ids=(2,), tiny: bool = True,
-                   royalties: bool = True, collection_image: bool = False) -> Path:
-    """plan.json (planfile format) + images/{id}.png (PIL) + renders/{id}.json [+ animations/{id}.mp4]."""
+                   royalties: bool = True, collection_image: bool = False, legacy_records: bool = False) -> Path:
+    """plan.json (planfile format) + images/{id}.png (PIL) + renders/{id}.json [+ animations/{id}.mp4].
+    Render records hold image_sha256 as the renderer writes it; `legacy_records` leaves it out (older builds)."""
     from PIL import Image
 
     from buildfiles.plan import PlannedToken, iter_plan_json
@@ -133,6 +134,8 @@ def make_build_dir(root: Path, *, n: int = 5, special: bool = True, video_ids=(2
         render = {"id": tid, "models": ["tiny-vqgan", "tiny-clip"], "tiny": tiny, "iterations": 20,
                   "seed": 1000 + tid, "size": [16, 16], "final_loss": 0.5, "seconds": 1.0,
                   "device": "cpu", "settings": {}}
+        if not legacy_records:
+            render["image_sha256"] = hashlib.sha256((build / "images" / f"{tid}.png").read_bytes()).hexdigest()
         (build / "renders" / f"{tid}.json").write_text(json.dumps(render))
         if tid in video_ids:
             (build / "animations").mkdir(exist_ok=True)
@@ -155,6 +158,16 @@ def make_build_dir(root: Path, *, n: int = 5, special: bool = True, video_ids=(2
     }
     (build / "plan.json").write_text("".join(iter_plan_json(header, tokens)))
     return build
+
+
+def repaint(build: Path, tid: int, colour: tuple[int, int, int]) -> None:
+    """What a re-render does to a token: a new image, and its render record updated to match."""
+    from PIL import Image
+
+    Image.new("RGB", (16, 16), colour).save(build / "images" / f"{tid}.png")
+    rec = json.loads((build / "renders" / f"{tid}.json").read_text())
+    rec["image_sha256"] = hashlib.sha256((build / "images" / f"{tid}.png").read_bytes()).hexdigest()
+    (build / "renders" / f"{tid}.json").write_text(json.dumps(rec))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from buildfiles.errors import UserError
 from metadata.build import write_metadata
-from tests.fixtures_ipfs import ipfs_car_pack, make_build_dir
+from tests.fixtures_ipfs import ipfs_car_pack, make_build_dir, repaint
 
 SCHEMAS = Path(__file__).parents[1] / "metadata" / "schemas"
 
@@ -116,9 +116,7 @@ def test_rerun_writes_nothing_and_a_changed_image_changes_cids_and_provenance(bu
     first = write_metadata(build_dir)
     again = write_metadata(build_dir)
     assert again.written == () and again.unchanged == len(first.written)
-    from PIL import Image
-
-    Image.new("RGB", (16, 16), (0, 0, 0)).save(build_dir / "images" / "3.png")
+    repaint(build_dir, 3, (0, 0, 0))
     third = write_metadata(build_dir)
     assert third.images_cid != first.images_cid and third.metadata_cid != first.metadata_cid
     assert third.provenance_hash != first.provenance_hash

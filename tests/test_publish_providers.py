@@ -13,7 +13,7 @@ from buildfiles.errors import UserError
 from metadata.build import write_metadata
 from metadata.publish import publish
 from metadata.publishers import PublishError, RetryPolicy, make_publisher
-from tests.fixtures_ipfs import parse_car
+from tests.fixtures_ipfs import parse_car, repaint
 
 
 class Sleeps(list):
@@ -174,9 +174,7 @@ def test_image_edited_after_metadata_is_named_and_refused(built, fake_ipfs):
 def test_changes_since_last_publish_are_explained(built, fake_ipfs):
     publish(built, _kubo(fake_ipfs), log=lambda s: None)
     old = _cids(built)["metadata_cid"]
-    from PIL import Image
-
-    Image.new("RGB", (16, 16), (9, 9, 9)).save(built / "images" / "3.png")
+    repaint(built, 3, (9, 9, 9))
     write_metadata(built)
     logs = []
     r = publish(built, _kubo(fake_ipfs), log=logs.append)
