@@ -109,7 +109,7 @@ def _publish(build_dir: Path, publisher: Publisher, log: Callable[[str], None]) 
     uploaded = []
     for name, tree in trees.items():
         root = roots[name]
-        if publisher.has(root):
+        if publisher.has(root, log):
             log(f"{name}: {root} already on {publisher.name}: nothing to upload")
             continue
         car = build_dir / "car" / f"{name}.car"
@@ -120,7 +120,7 @@ def _publish(build_dir: Path, publisher: Publisher, log: Callable[[str], None]) 
             if cid_str(written.root.cid) != root:  # the files changed while we were reading them
                 raise PublishError(f"{name} changed during publish", hint="run `metadata` again, then `publish`")
             log(f"{name}: wrote {car.relative_to(build_dir)} ({car.stat().st_size:,} bytes)")
-        log(f"{name}: {publisher.upload(car, root)}")
+        log(f"{name}: {publisher.upload(car, root, log)}")
         if publisher.pins:  # a provider that only writes files uploads nothing
             uploaded.append(name)
 

@@ -196,8 +196,9 @@ def pb_links(block: bytes) -> list[str]:
 
 @dataclass
 class FakeIpfs:
-    """State and fault plan of the fake server. faults["dag/import"] = ["500", "429", "drop", "wrong_cid"]
-    are consumed one per request, in order."""
+    """State and fault plan of the fake server. faults["dag/import"] = ["500", "429", "drop", "wrong_cid",
+    "garbage", "shape", "hang"] are consumed one per request, in order. garbage: 200 with an HTML body;
+    shape: 200 with JSON of the wrong shape; hang: read the request, then never answer (until teardown)."""
 
     jwt: str = "test-jwt-SECRET"
     retry_after: str = "2"
@@ -207,6 +208,8 @@ class FakeIpfs:
     calls: list = field(default_factory=list)       # (endpoint, outcome)
     errors: list = field(default_factory=list)      # problems the server found in what it received
     url: str = ""
+    release: threading.Event = field(default_factory=threading.Event)   # ends every "hang"
+    auth: list = field(default_factory=list)       # Authorization headers seen by the Kubo endpoints
 
     def next_fault(self, endpoint: str) -> str | None:
         q = self.faults.get(endpoint) or []
@@ -272,7 +275,20 @@ def _handler(state: FakeIpfs):
                 state.calls.append((endpoint, "drop"))
                 self.close_connection = True
                 self.connection.shutdown(2)
-            return fault if fault in ("500", "429", "drop") else None
+            elif fault == "garbage":
+                self._body()
+                state.calls.append((endpoint, "garbage"))
+                self._send(200, b"<html><body>IPFS gateway</body></html>", {"Content-Type": "text/html"})
+            elif fault == "shape":
+                self._body()
+                state.calls.append((endpoint, "shape"))
+                self._send(200, {"Keys": []} if endpoint == "pin/ls" else {"Root": "bafy"})
+            elif fault == "hang":
+                self._body()
+                state.calls.append((endpoint, "hang"))
+                state.release.wait(30)
+                self.close_connection = True
+            return fault if fault in ("500", "429", "drop", "garbage", "shape", "hang") else None
 
         def _body(self) -> bytes:
             return self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -290,6 +306,8 @@ def _handler(state: FakeIpfs):
         def do_POST(self):
             u = urlparse(self.path)
             q = parse_qs(u.query)
+            if u.path.startswith("/api/v0/"):
+                state.auth.append(self.headers.get("Authorization"))
             if u.path == "/api/v0/dag/import":
                 if self._fault("dag/import"):
                     return
@@ -366,5 +384,6 @@ def fake_ipfs():
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield state
+    state.release.set()
     server.shutdown()
     server.server_close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import os
+import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from buildfiles.errors import UserError
+from buildfiles.urls import redact_text, redact_url
 
 
 class PublishError(UserError):
@@ -24,11 +26,11 @@ class Publisher(ABC):
     pins: bool = True   # False for a provider that only writes CAR files: nothing is online afterwards
 
     @abstractmethod
-    def has(self, root: str) -> bool:
+    def has(self, root: str, log: Callable[[str], None] = print) -> bool:
         """Whether the provider already pins `root` (then nothing is uploaded)."""
 
     @abstractmethod
-    def upload(self, car: Path, root: str) -> str:
+    def upload(self, car: Path, root: str, log: Callable[[str], None] = print) -> str:
         """Upload one CAR whose root is `root`; raise PublishError unless the provider reports exactly `root`.
         Returns a one-line note for the user."""
 
@@ -39,7 +41,9 @@ class RetryPolicy:
     base_delay: float = 1.0           # 1, 2, 4, 8, 16 s between tries
     max_delay: float = 120.0          # also the cap on a server's Retry-After
     connect_timeout: float = 10.0
-    read_timeout: float = 600.0       # a large CAR import can take minutes to answer
+    read_timeout: float = 600.0       # silence allowed from the server once the request is sent
+    deadline: float = 1800.0          # all attempts of one request together, waits included
+    progress_every: float = 30.0      # a line while a request is in flight this long
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     def backoff(self, attempt: int) -> float:
@@ -79,6 +83,7 @@ class MultipartFile:
         self._fh = None
         self._i = 0
         self._pos = 0
+        self.sent = 0           # bytes handed to the socket so far (progress lines read it)
 
     @property
     def content_type(self) -> str:
@@ -106,7 +111,57 @@ class MultipartFile:
                 out += b
                 if self._pos >= len(part):
                     self._i, self._pos = self._i + 1, 0
+        self.sent += len(out)
         return out
+
+
+def _never_connected(e: Exception) -> str | None:
+    """Why a connection was never made (refused, unknown host, unreachable), or None when it was made and
+    then failed (reset mid-transfer, timeout): only the second kind is worth retrying."""
+    import requests
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    if isinstance(e, requests.Timeout):
+        return None
+    reason = e.args[0].reason if e.args and hasattr(e.args[0], "reason") else None
+    if isinstance(reason, NameResolutionError):
+        return "its host name does not resolve"
+    if isinstance(reason, NewConnectionError):
+        cause = reason.__cause__ or reason.__context__
+        return "connection refused" if isinstance(cause, ConnectionRefusedError) else f"no connection ({_errno_text(cause)})"
+    return None
+
+
+def _errno_text(e: BaseException | None) -> str:
+    return (getattr(e, "strerror", None) or type(e).__name__) if e is not None else "unreachable"
+
+
+class _Ticker:
+    """Prints a line every `every` seconds while a request is in flight, so a slow or silent node
+    never leaves the user looking at nothing."""
+
+    def __init__(self, what: str, every: float, log: Callable[[str], None], body: "MultipartFile | None"):
+        self.what, self.every, self.log, self.body = what, every, log, body
+        self._stop = threading.Event()
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        if self.every > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            waited = time.monotonic() - self._t0
+            b = self.body
+            if b is not None and b.sent < len(b):
+                self.log(f"  {self.what}: sent {b.sent / 1e6:,.1f} of {len(b) / 1e6:,.1f} MB ({waited:.0f} s)")
+            else:
+                self.log(f"  {self.what}: waiting for the answer ({waited:.0f} s so far)")
 
 
 def request(
@@ -119,42 +174,80 @@ def request(
     body: Callable[[], MultipartFile] | None = None,
     params: dict[str, str] | None = None,
     final: Callable[[object], bool] | None = None,
+    unreachable_hint: str = "check the address and your network, then run the same command again",
     log: Callable[[str], None] = print,
 ):
-    """One HTTP call with retries on 429 (honouring Retry-After), 5xx, timeouts and dropped connections.
+    """One HTTP call. Retried: 429 (honouring Retry-After), 5xx, timeouts and connections dropped
+    mid-transfer, within `policy.deadline` in all. Not retried: a connection never made (refused,
+    unknown host), which fails at once with the URL and `unreachable_hint`.
 
     `final(response)` may mark a 5xx as a real answer (Kubo reports "not pinned" as a 500).
-    Headers are never logged: they carry the API token.
+    Headers are never logged (they carry the API token); URLs are shown redacted.
     """
     import requests
 
+    shown = redact_url(url)
     last = ""
+    start = time.monotonic()
     for attempt in range(policy.attempts):
+        left = policy.deadline - (time.monotonic() - start)
         data = body() if body else None
         h = dict(headers or {})
         if data is not None:
             h["Content-Type"] = data.content_type
             h["Content-Length"] = str(len(data))
         try:
-            resp = requests.request(method, url, params=params, data=data, headers=h,
-                                    timeout=(policy.connect_timeout, policy.read_timeout))
+            with _Ticker(what, policy.progress_every, log, data):
+                resp = requests.request(method, url, params=params, data=data, headers=h,
+                                        timeout=(policy.connect_timeout, min(policy.read_timeout, max(left, 0.1))))
         except (requests.ConnectionError, requests.Timeout) as e:
-            last = f"{type(e).__name__}"
+            why = _never_connected(e)
+            if why:
+                raise PublishError(f"{what}: cannot reach {shown} ({why})", hint=unreachable_hint) from None
+            last = "no answer within the read timeout" if isinstance(e, requests.Timeout) else \
+                f"connection dropped ({type(e).__name__})"
             wait = policy.backoff(attempt)
         else:
             if final and final(resp):
                 return resp
             if resp.status_code == 429 or resp.status_code >= 500:
-                last = f"HTTP {resp.status_code} {resp.text[:200].strip()}"
+                last = f"HTTP {resp.status_code} {snippet(resp.text)}"
                 hinted = retry_after_seconds(resp.headers.get("Retry-After")) if resp.status_code in (429, 503) else None
                 wait = min(policy.max_delay, hinted) if hinted is not None else policy.backoff(attempt)
             else:
                 return resp
-        if attempt + 1 < policy.attempts:
+        spent = time.monotonic() - start
+        if attempt + 1 < policy.attempts and spent + wait < policy.deadline:
             log(f"  {what}: {last}; retrying in {wait:g}s ({attempt + 1}/{policy.attempts - 1})")
             policy.sleep(wait)
-    raise PublishError(f"{what} failed after {policy.attempts} attempts: {last}",
-                       hint="check that the service is reachable, then run the same command again (it resumes)")
+            continue
+        tries = f"after {attempt + 1} attempts" if attempt + 1 == policy.attempts else \
+            f"after {attempt + 1} attempt(s) in {spent:.1f} s (limit {policy.deadline:g} s)"
+        raise PublishError(f"{what} at {shown} failed {tries}: {last}",
+                           hint="check that the service is reachable, then run the same command again (it resumes)")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def snippet(text: str, n: int = 120) -> str:
+    """The start of a server's answer, one line, for an error message."""
+    return redact_text(" ".join(text.split()))[:n]
+
+
+def json_answer(resp, what: str):
+    """The JSON body of a 2xx answer; anything else is one PublishError naming the endpoint and what it sent."""
+    try:
+        return resp.json()
+    except ValueError:
+        pass
+    ctype = resp.headers.get("Content-Type", "?")
+    raise PublishError(f"{what} at {redact_url(resp.url)} answered HTTP {resp.status_code} with {ctype} that is not JSON: "
+                       f"{snippet(resp.text) or '(empty body)'!r}",
+                       hint="is the address an IPFS API (not a gateway or another service)? check --api")
+
+
+def malformed(resp, what: str, expected: str) -> PublishError:
+    return PublishError(f"{what} at {redact_url(resp.url)} answered JSON without {expected}: {snippet(resp.text)!r}",
+                        hint="is the address an IPFS API of the expected kind? check --api")
 
 
 def env_secret(name: str) -> str | None:

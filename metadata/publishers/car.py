@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from metadata.publishers.base import Publisher
 
@@ -12,8 +13,8 @@ class CarPublisher(Publisher):
     endpoint = "car/"
     pins = False
 
-    def has(self, root: str) -> bool:
+    def has(self, root: str, log: Callable[[str], None] = print) -> bool:
         return False  # the CARs themselves are the product; publish.py reuses an intact one
 
-    def upload(self, car: Path, root: str) -> str:
+    def upload(self, car: Path, root: str, log: Callable[[str], None] = print) -> str:
         return f"{car} holds {root}: upload it as a CAR to any IPFS service"

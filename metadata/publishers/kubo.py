@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
-from metadata.publishers.base import MultipartFile, Publisher, PublishError, RetryPolicy, request
+from buildfiles.urls import redact_url
+from metadata.publishers.base import (MultipartFile, Publisher, PublishError, RetryPolicy, json_answer, malformed,
+                                      request, snippet)
 
 
 class KuboPublisher(Publisher):
@@ -18,37 +21,58 @@ class KuboPublisher(Publisher):
     def __init__(self, api: str, policy: RetryPolicy):
         self.endpoint = api.rstrip("/")
         self.policy = policy
+        self.unreachable = (f"is `ipfs daemon` running? start it, or pass the node's RPC address with --api "
+                            f"(see `ipfs config Addresses.API`); tried {redact_url(self.endpoint)}")
+
+    def __repr__(self) -> str:  # the address may hold credentials
+        return f"KuboPublisher({redact_url(self.endpoint)})"
 
     def _url(self, path: str) -> str:
         return f"{self.endpoint}/api/v0/{path}"
 
-    def has(self, root: str) -> bool:
-        resp = request("POST", self._url("pin/ls"), self.policy, what="kubo pin/ls",
+    def has(self, root: str, log: Callable[[str], None] = print) -> bool:
+        what = "kubo pin/ls"
+        resp = request("POST", self._url("pin/ls"), self.policy, what=what, log=log, unreachable_hint=self.unreachable,
                        params={"arg": root, "type": "recursive"},
                        final=lambda r: r.status_code == 500 and "not pinned" in r.text)
         if resp.status_code != 200:
             if "not pinned" in resp.text:
                 return False
-            raise PublishError(f"kubo pin/ls answered HTTP {resp.status_code}: {resp.text[:200]}")
-        return root in (resp.json().get("Keys") or {})
+            raise PublishError(f"{what} at {redact_url(resp.url)} answered HTTP {resp.status_code}: {snippet(resp.text)}")
+        keys = json_answer(resp, what)
+        keys = keys.get("Keys") if isinstance(keys, dict) else None
+        if not isinstance(keys, dict):
+            raise malformed(resp, what, 'a "Keys" object')
+        return root in keys
 
-    def upload(self, car: Path, root: str) -> str:
-        resp = request("POST", self._url("dag/import"), self.policy, what=f"kubo dag/import {car.name}",
+    def upload(self, car: Path, root: str, log: Callable[[str], None] = print) -> str:
+        what = f"kubo dag/import {car.name}"
+        resp = request("POST", self._url("dag/import"), self.policy, what=what, log=log, unreachable_hint=self.unreachable,
                        params={"pin-roots": "true"}, body=lambda: MultipartFile({}, "file", car))
         if resp.status_code != 200:
-            raise PublishError(f"kubo dag/import answered HTTP {resp.status_code}: {resp.text[:200]}")
+            raise PublishError(f"{what} at {redact_url(resp.url)} answered HTTP {resp.status_code}: {snippet(resp.text)}")
         reported = []
         for line in resp.text.splitlines():
             if not line.strip():
                 continue
-            msg = json.loads(line)
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                json_answer(resp, what)  # raises, naming the endpoint and the body
+                raise
+            if not isinstance(msg, dict):
+                raise malformed(resp, what, "one JSON object per line")
             if "Root" in msg:
-                reported.append(msg["Root"]["Cid"]["/"])
-                if msg["Root"].get("PinErrorMsg"):
-                    raise PublishError(f"kubo could not pin {root}: {msg['Root']['PinErrorMsg']}")
+                r = msg["Root"]
+                cid = r.get("Cid", {}).get("/") if isinstance(r, dict) and isinstance(r.get("Cid"), dict) else None
+                if not isinstance(cid, str):
+                    raise malformed(resp, what, 'a "Root": {"Cid": {"/": CID}} line')
+                reported.append(cid)
+                if r.get("PinErrorMsg"):
+                    raise PublishError(f"kubo could not pin {root}: {r['PinErrorMsg']}")
         if reported != [root]:
             raise PublishError(f"kubo reported root(s) {reported} for {car.name}, but its CAR's root is {root}",
                                hint="a different CID is never accepted; check the node's import settings")
-        if not self.has(root):
+        if not self.has(root, log):
             raise PublishError(f"kubo imported {car.name} but does not report {root} as pinned")
         return f"imported and pinned {root}"

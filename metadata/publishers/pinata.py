@@ -6,8 +6,11 @@ The JWT comes from PINATA_JWT and is only ever put in the Authorization header.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
-from metadata.publishers.base import MultipartFile, Publisher, PublishError, RetryPolicy, env_secret, request
+from buildfiles.urls import redact_url
+from metadata.publishers.base import (MultipartFile, Publisher, PublishError, RetryPolicy, env_secret, json_answer,
+                                      malformed, request, snippet)
 
 UPLOADS = "https://uploads.pinata.cloud"
 API = "https://api.pinata.cloud"
@@ -21,9 +24,10 @@ class PinataPublisher(Publisher):
         self.policy = policy
         self.uploads, self.api = uploads.rstrip("/"), api.rstrip("/")
         self.endpoint = self.uploads
+        self.unreachable = f"check your network and the address ({redact_url(self.uploads)}); --api overrides it"
 
     def __repr__(self) -> str:  # never show the token
-        return f"PinataPublisher({self.uploads})"
+        return f"PinataPublisher({redact_url(self.uploads)})"
 
     @classmethod
     def from_env(cls, base: str | None, policy: RetryPolicy) -> "PinataPublisher":
@@ -39,23 +43,33 @@ class PinataPublisher(Publisher):
             raise PublishError(f"Pinata refused the PINATA_JWT for {what} (HTTP {resp.status_code})",
                                hint="create a key with files:write and files:read scopes")
 
-    def has(self, root: str) -> bool:
-        resp = request("GET", f"{self.api}/v3/files/public", self.policy, what="pinata file lookup",
+    def has(self, root: str, log: Callable[[str], None] = print) -> bool:
+        what = "pinata file lookup"
+        resp = request("GET", f"{self.api}/v3/files/public", self.policy, what=what, log=log, unreachable_hint=self.unreachable,
                        headers=self._auth, params={"cid": root})
         self._check_auth(resp, "lookup")
         if resp.status_code != 200:
-            raise PublishError(f"Pinata file lookup answered HTTP {resp.status_code}: {resp.text[:200]}")
-        files = (resp.json().get("data") or {}).get("files") or []
-        return any(f.get("cid") == root for f in files)
+            raise PublishError(f"Pinata file lookup answered HTTP {resp.status_code}: {snippet(resp.text)}")
+        body = json_answer(resp, what)
+        data = body.get("data") if isinstance(body, dict) else None
+        files = (data.get("files") if isinstance(data, dict) else None) or []
+        if not isinstance(data, dict) or not isinstance(files, list):
+            raise malformed(resp, what, '"data": {"files": [...]}')
+        return any(isinstance(f, dict) and f.get("cid") == root for f in files)
 
-    def upload(self, car: Path, root: str) -> str:
+    def upload(self, car: Path, root: str, log: Callable[[str], None] = print) -> str:
         fields = {"network": "public", "car": "true", "name": car.name}
-        resp = request("POST", f"{self.uploads}/v3/files", self.policy, what=f"pinata upload {car.name}",
+        what = f"pinata upload {car.name}"
+        resp = request("POST", f"{self.uploads}/v3/files", self.policy, what=what, log=log, unreachable_hint=self.unreachable,
                        headers=self._auth, body=lambda: MultipartFile(fields, "file", car))
         self._check_auth(resp, "upload")
         if resp.status_code != 200:
-            raise PublishError(f"Pinata upload of {car.name} answered HTTP {resp.status_code}: {resp.text[:200]}")
-        cid = (resp.json().get("data") or {}).get("cid")
+            raise PublishError(f"Pinata upload of {car.name} answered HTTP {resp.status_code}: {snippet(resp.text)}")
+        body = json_answer(resp, what)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise malformed(resp, what, '"data": {"cid": ...}')
+        cid = data.get("cid")
         if cid != root:
             raise PublishError(f"Pinata reported CID {cid} for {car.name}, but its CAR's root is {root}",
                                hint="a different CID is never accepted; was the file sent as a CAR (car=true)?")
