@@ -52,6 +52,7 @@ class CollectionInfo:
     supply: int                  # number of tokens actually planned, specials included
     shuffle: bool
     royalties: Royalties | None
+    artist: str | None = None    # who made it, for the gallery's cover (optional in the manifest)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def plan_from_dict(raw: dict[str, Any]) -> Plan:
         supply=c["supply"],
         shuffle=c["shuffle"],
         royalties=Royalties(roy["receiver"], roy["bps"]) if roy else None,
+        artist=c.get("artist"),
     )
     order = list(raw.get("categories") or ())
     rank = {c: i for i, c in enumerate(order)}
@@ -162,7 +164,10 @@ def token_to_dict(t: PlannedToken) -> dict[str, Any]:
 
 
 def collection_to_dict(c: CollectionInfo) -> dict[str, Any]:
-    return asdict(c)  # royalties becomes {"receiver", "bps"} or stays None
+    d = asdict(c)  # royalties becomes {"receiver", "bps"} or stays None
+    if d.get("artist") is None:
+        d.pop("artist", None)  # plans of manifests without an artist stay byte-identical to older ones
+    return d
 
 
 def _indented_json(obj: Any, pad: str) -> str:

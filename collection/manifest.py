@@ -44,6 +44,7 @@ class CollectionSpec(_Strict):
     name: str = Field(min_length=1)
     symbol: str = Field(min_length=1, max_length=16)
     description: str = ""
+    artist: str | None = None        # shown on the gallery's cover
     external_url: str | None = None
     image: str | None = None
     token_name: str = "{collection} #{id}"

@@ -149,4 +149,5 @@ def _collection_info(m: Manifest, inputs: dict[str, tuple[str, str]], allowed: i
         supply=total,
         shuffle=c.shuffle,
         royalties=Royalties(c.royalties.receiver, c.royalties.bps) if c.royalties else None,
+        artist=c.artist,
     )

@@ -6,7 +6,8 @@ check which image landed where on a contact sheet by reading one pixel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,9 @@ def make_preview_build(
     rarity: bool = True,
     hostile_id: int | None = None,
     image_size=(64, 64),
+    records: str | None = None,           # "tiny" / "demo" / "real": write renders/{id}.json with that models label
+    iterations: int = 4000,
+    candidates: dict[int, list[dict]] | None = None,
 ) -> PreviewBuild:
     build = root / "build"
     build.mkdir(parents=True, exist_ok=True)
@@ -108,12 +112,76 @@ def make_preview_build(
     for tid in animations:
         (build / "animations").mkdir(exist_ok=True)
         (build / "animations" / f"{tid}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")  # presence is all the preview checks
+    if records:
+        for t in tokens:
+            if rendered is None or t.id in rendered:
+                write_record(build, t, records, iterations, (candidates or {}).get(t.id))
     if rarity:
         write_rarity(build, tokens)
     return PreviewBuild(build, tuple(tokens))
+
+
+def write_record(build: Path, t: PlannedToken, models: str, iterations: int, candidates: list[dict] | None = None) -> None:
+    """renders/{id}.json as the render step writes it (the fields the preview reads)."""
+    rec = {"id": t.id, "models": {"tiny": "tiny", "demo": "demo"}.get(models, "vqgan_imagenet_f16_16384+ViT-B/32"),
+           "tiny": models == "tiny", "iterations": iterations, "seed": t.seed, "size": [64, 64]}
+    if candidates is not None:
+        rec["candidates"] = candidates
+    write_json(build / "renders" / f"{t.id}.json", rec)
 
 
 @pytest.fixture
 def preview_build(tmp_path):
     """Factory: preview_build(n=10, rendered=..., snapshots=..., rarity=..., hostile_id=...)."""
     return lambda n=10, **kw: make_preview_build(tmp_path, n, **kw)
+
+
+# ---- the gallery in a real browser: Debian's chromium driven by Playwright, from file:// ----
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        msg = f"{CHROMIUM} missing: apt-get install -y chromium"
+        pytest.fail(msg) if os.environ.get("CI") else pytest.skip(msg)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Gallery:
+    page: object
+    errors: list = field(default_factory=list)
+    dialogs: list = field(default_factory=list)
+    requests: list = field(default_factory=list)
+
+    def cards(self) -> int:
+        return self.page.locator("#grid .card").count()
+
+    def count_text(self) -> str:
+        return self.page.locator("#count").text_content()
+
+    def filter(self, category: str, value: str) -> None:
+        self.page.select_option(f'select[data-category="{category}"]', value=value)
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+
+
+def open_gallery(browser, build: Path, fragment: str = "", viewport: dict | None = None) -> Gallery:
+    page = browser.new_page(viewport=viewport or {"width": 1280, "height": 900})
+    g = Gallery(page)
+    page.on("pageerror", lambda e: g.errors.append(str(e)))
+    page.on("dialog", lambda d: (g.dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: g.requests.append(r.url))
+    page.goto((build / "gallery.html").as_uri() + fragment)
+    page.wait_for_selector("body[data-ready=true]")
+    return g

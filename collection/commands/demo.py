@@ -81,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
     from contracts.mint import mint_build
 
     minted = mint_build(build_dir, network="local", log=print)
+    from collection.preview import refresh_gallery
+
+    refresh_gallery(build_dir)  # the page shows the CIDs and the contract
     print_summary(con, build_dir, pub, minted, time.monotonic() - t0, draft)
     return 0 if minted.verified else 1
 

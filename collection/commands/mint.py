@@ -35,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from buildfiles.errors import UserError
+    from collection.preview import refresh_gallery
     from contracts.mint import DEFAULT_BATCH, mint_build
 
     network = args.network or ("rpc" if args.rpc_url else "local")
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         args.build_dir, network=network, rpc_url=args.rpc_url, allow_mainnet=args.allow_mainnet, to=args.to,
         batch_size=args.batch_size or DEFAULT_BATCH, keystore=args.keystore, keep_chain=args.keep_chain, log=print,
     )
+    refresh_gallery(args.build_dir)  # the page's status panel follows the chain, verified or not
     ids = rep.minted_ids
     print(f"contract   {rep.contract_address} on chain {rep.chain_id} ({rep.rpc})")
     print(f"tokens     {len(ids)} on chain (ids {ids.start}..{ids.stop - 1}), {len(rep.newly_minted)} minted now, to {rep.to}")

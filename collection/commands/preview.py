@@ -13,9 +13,13 @@ examples:
   roboz-collection preview my-roboz/build --columns 8 --thumb-size 192
   roboz-collection preview my-roboz/build --by-trait colour       # one sheet per colour
   roboz-collection preview my-roboz/build --snapshots 7           # token 7 at each snapshot
+  roboz-collection preview my-roboz/build --gateway https://ipfs.io   # CIDs link to your gateway
 
-Writes BUILD_DIR/contact-sheets/*.png and BUILD_DIR/gallery.html (open it in a browser;
-it works offline from disk). Thumbnails are cached in BUILD_DIR/.thumbs/.
+Writes BUILD_DIR/contact-sheets/*.png, BUILD_DIR/banner.png (a strip of tokens) and
+BUILD_DIR/gallery.html (open it in a browser; it works offline from disk, and `publish`
+and `mint` rewrite it so it shows where the collection stands). Thumbnails are cached
+in BUILD_DIR/.thumbs/. The page links CIDs to an IPFS gateway only if you name one
+(--gateway, or the ROBOZ_IPFS_GATEWAY environment variable, which publish/mint also read).
 """
 
 
@@ -26,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by-trait", metavar="CATEGORY", help="also one sheet per value of this trait category")
     p.add_argument("--snapshots", type=int, metavar="TOKEN_ID", help="also a sheet of this token at its snapshot iterations")
     p.add_argument("--no-report", action="store_true", help="do not print the rarity report")
+    p.add_argument("--gateway", metavar="URL", default=None,
+                   help="IPFS gateway for the page's CID links, e.g. https://ipfs.io (default: $ROBOZ_IPFS_GATEWAY, else no links)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         by_trait=args.by_trait,
         snapshot_token=args.snapshots,
         report=not args.no_report,
+        gateway=args.gateway,
     )
     print_report(r, args.build_dir, args.by_trait)
     return 0

@@ -3,15 +3,19 @@
     make_preview(build_dir)  ->  contact-sheets/sheet-001.png ...   pages of captioned thumbnails
                                  contact-sheets/by-<category>/<value>-001.png   (by_trait)
                                  contact-sheets/snapshots-<id>.png              (snapshot_token)
+                                 banner.png                                     a strip of tokens
                                  gallery.html                                   static, offline page
                                  a rarity report printed to the terminal        (report)
+    refresh_gallery(build_dir) ->  gallery.html again (after publish / mint: the status panel)
 
-Reads plan.json, images/, snapshots/, animations/, metadata/, rarity.json; never
-imports torch. Thumbnails are cached in .thumbs/, so a re-run only redoes pages.
+Reads plan.json, images/, snapshots/, animations/, renders/, metadata/, rarity.json,
+cids.json, publish.json, mint.json; never imports torch. Thumbnails are cached in
+.thumbs/, so a re-run only redoes pages.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -20,6 +24,7 @@ from pathlib import Path
 from buildfiles.errors import UserError
 
 SHEETS_DIR = "contact-sheets"
+GATEWAY_ENV = "ROBOZ_IPFS_GATEWAY"   # the user's IPFS gateway for the page's links; none by default
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,12 @@ def make_preview(
     rows: int = 8,
     workers: int | None = None,
     console=None,
+    gateway: str | None = None,
 ) -> PreviewReport:
     from rich.console import Console
 
+    from collection.preview.banner import write_banner
+    from collection.preview.chain_status import gateway_base
     from collection.preview.gallery import write_gallery
     from collection.preview.rarity_report import print_report, summarize
     from collection.preview.sources import load_build_view
@@ -61,6 +69,7 @@ def make_preview(
     t0 = time.perf_counter()
     console = console or Console()
     build_dir = Path(build_dir)
+    gateway = gateway_base(gateway if gateway is not None else os.environ.get(GATEWAY_ENV))
     view = load_build_view(build_dir)
 
     main = main_jobs(view, columns, rows, thumb_size)
@@ -68,7 +77,7 @@ def make_preview(
     snap = [snapshot_job(view, snapshot_token, columns, thumb_size)] if snapshot_token is not None else []
     jobs = main + [j for js in trait.values() for j in js] + snap
 
-    results = _render_with_progress(build_dir, jobs, workers, console, show=report)
+    results = _unreadable_is_user_error(_render_with_progress, build_dir, jobs, workers, console, show=report)
     paths = [r.path for r in results]
     _remove_stale(build_dir / SHEETS_DIR, {p.name for p in paths[: len(main)]}, re.compile(r"^sheet-\d+\.png$"))
     trait_sheets: dict[str, tuple[Path, ...]] = {}
@@ -81,7 +90,8 @@ def make_preview(
         _remove_stale(build_dir / folder, {p.name for ps in trait_sheets.values() for p in ps}, re.compile(r"\.png$"))
 
     summary = summarize(view)
-    gallery = write_gallery(view, thumb_size=thumb_size, summary=summary)
+    banner = _unreadable_is_user_error(write_banner, view)
+    gallery = write_gallery(view, thumb_size=thumb_size, summary=summary, gateway=gateway, banner=banner)
     out = PreviewReport(
         sheets=tuple(paths[: len(main)]),
         trait_sheets=trait_sheets,
@@ -145,31 +155,94 @@ def trait_jobs(view, category: str, columns: int, rows: int, thumb_size: int):
     return out
 
 
+def snapshot_tiles(t):
+    """The token at each snapshot iteration, then its final image (unless the last snapshot
+    is the final image), then its best-of-K candidates; each captioned with iteration, seed, score."""
+    from collection.preview.contact_sheet import Tile
+
+    render = t.render
+    score = f"score {render.score:.4g}" if render and render.score is not None else None
+    final_is_last = t.final_is_last_snapshot()
+    snaps = []
+    for k, s in enumerate(t.snapshots):
+        last = final_is_last and k == len(t.snapshots) - 1
+        head = f"iteration {s.iteration}" + (" · final" if last else "")
+        snaps.append(Tile(s.path, (head, " · ".join(x for x in (f"seed {t.seed}", score if last else None) if x)), t.label))
+    if not final_is_last:
+        it = render.iterations if render and render.iterations is not None else None
+        head = "final" + (f" · iteration {it}" if it is not None else "")
+        snaps.append(Tile(t.image, (head, " · ".join(x for x in (f"seed {t.seed}", score) if x)), t.label if t.image else None))
+    cands = []
+    for c in (render.candidates if render else ()):
+        head = ("chosen · " if c.chosen else "") + f"seed {c.seed}"
+        facts = [f"score {c.score:.4g}" if c.score is not None else "not scored"]
+        if c.stop_iteration is not None:
+            facts.append(f"stopped at {c.stop_iteration}")
+        cands.append(Tile(c.image, (head, " · ".join(facts)), t.label if c.image else None, empty="picture not kept"))
+    return snaps, cands
+
+
 def snapshot_job(view, token_id: int, columns: int, thumb_size: int):
-    """The token at each snapshot iteration, then its final image, side by side."""
-    from collection.preview.contact_sheet import SheetJob, Tile
+    """Snapshots and final image in one row, the candidates in the row below."""
+    from collection.preview.contact_sheet import SheetJob
 
     try:
         t = view.token(token_id)
     except KeyError:
         ids = f"{view.tokens[0].id}..{view.tokens[-1].id}" if view.tokens else "none"
         raise UserError(f"token {token_id} is not in the plan (ids: {ids})", exit_code=2) from None
-    if not t.snapshots:
+    snaps, cands = snapshot_tiles(t)
+    if not t.snapshots and not cands:
         raise UserError(
             f"token {token_id} has no snapshots in {view.build_dir / 'snapshots' / str(token_id)}",
             hint="set render.snapshots in the manifest (e.g. [500, 2000]) and render again",
         )
-    tiles = [Tile(s.path, (f"iteration {s.iteration}",)) for s in t.snapshots]
-    tiles.append(Tile(t.image, ("final",)))
     # Side by side in one row is the point; wrap only when a row would get absurdly wide.
-    cols = len(tiles) if len(tiles) <= 12 else columns
+    cols = max(len(snaps), len(cands))
+    cols = cols if cols <= 12 else columns
+    pad = (-len(snaps)) % cols if cands else 0
     return SheetJob(
         out=f"{SHEETS_DIR}/snapshots-{t.id}.png",
-        title=f"{t.name} · #{t.id} · snapshots",
-        tiles=tuple(tiles),
+        title=f"{t.name} · #{t.id} · snapshots" + (f" and {len(cands)} candidates" if cands else ""),
+        tiles=tuple(snaps) + (None,) * pad + tuple(cands),
         columns=cols,
         thumb_size=thumb_size,
     )
+
+
+def refresh_gallery(build_dir: Path, *, log=print) -> Path | None:
+    """Rewrite gallery.html (not the sheets) so its status panel follows `publish` and `mint`.
+
+    Never fails the step that calls it: the chain and IPFS are the truth, the page a view.
+    Uses the thumbnails the last preview left, whatever size that was.
+    """
+    from collection.preview.banner import BANNER_FILE
+    from collection.preview.chain_status import gateway_base
+    from collection.preview.gallery import GALLERY_FILE, write_gallery
+    from collection.preview.sources import load_build_view
+    from collection.preview.thumbs import THUMB_DIR
+
+    build_dir = Path(build_dir)
+    if not (build_dir / GALLERY_FILE).exists():
+        return None  # no preview yet: `preview` (or `build`) will make the page
+    try:
+        sizes = [int(p.name) for p in (build_dir / THUMB_DIR).iterdir() if p.name.isdigit()] if (build_dir / THUMB_DIR).is_dir() else []
+        size = 256 if 256 in sizes or not sizes else max(sizes)
+        view = load_build_view(build_dir)
+        banner = BANNER_FILE if (build_dir / BANNER_FILE).exists() else None
+        return write_gallery(view, thumb_size=size, gateway=gateway_base(os.environ.get(GATEWAY_ENV)), banner=banner)
+    except UserError as e:
+        log(f"warning: gallery.html not updated: {e.message}")
+        return None
+
+
+def _unreadable_is_user_error(fn, *args, **kwargs):
+    from collection.preview.thumbs import UnreadableImage
+
+    try:
+        return fn(*args, **kwargs)
+    except UnreadableImage as e:
+        raise e.user_error() from None
 
 
 def resolve_category(categories, wanted: str) -> str:

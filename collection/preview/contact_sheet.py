@@ -30,6 +30,7 @@ TILE = (39, 39, 42)
 TEXT = (228, 228, 231)
 MUTED = (161, 161, 170)
 CAPTION_LINES = 3          # "#id", then up to two lines of trait values
+LABEL_SHORT = {"test": "TEST RENDER", "demo": "DEMO RENDER"}
 PARALLEL_MIN_TILES = 96    # below this, starting worker processes costs more than it saves
 
 
@@ -37,15 +38,18 @@ PARALLEL_MIN_TILES = 96    # below this, starting worker processes costs more th
 class Tile:
     src: str | None            # build-relative image; None draws a "not rendered" placeholder
     lines: tuple[str, ...]     # caption; the first line is emphasised
+    label: str | None = None   # "test" / "demo": a ribbon across the tile's corner
+    empty: str = "not rendered"  # what the tile says when it has no image
 
 
 @dataclass(frozen=True)
 class SheetJob:
     out: str                   # build-relative output path
     title: str
-    tiles: tuple[Tile, ...]
+    tiles: tuple[Tile | None, ...]   # None leaves its slot blank (to start a new row)
     columns: int
     thumb_size: int
+    caption_lines: int = CAPTION_LINES
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,11 @@ class Layout:
     header_h: int
 
     @classmethod
-    def for_thumb(cls, thumb: int) -> "Layout":
+    def for_thumb(cls, thumb: int, caption_lines: int = CAPTION_LINES) -> "Layout":
         fs = max(10, min(18, thumb // 15))
         line_h = fs + max(2, fs // 3)
         margin = max(6, thumb // 24)
-        return cls(thumb, margin, fs, line_h, line_h * CAPTION_LINES + margin // 2, 2 * (fs + 6) + margin)
+        return cls(thumb, margin, fs, line_h, line_h * caption_lines + margin // 2, 2 * (fs + 6) + margin)
 
     def size(self, columns: int, rows: int) -> tuple[int, int]:
         w = columns * self.thumb + (columns + 1) * self.margin
@@ -86,7 +90,7 @@ class Layout:
 def token_tile(t: TokenView) -> Tile:
     head = f"#{t.id}" + (f"  * {t.special}" if t.special else "")
     body = " · ".join(t.traits.values()) if t.traits else t.name
-    return Tile(t.image, (head, body))
+    return Tile(t.image, (head, body), t.label if t.image else None)
 
 
 def paginate(items: Sequence, per_page: int) -> list[tuple]:
@@ -94,25 +98,38 @@ def paginate(items: Sequence, per_page: int) -> list[tuple]:
 
 
 def render_sheet(build_dir: Path, job: SheetJob) -> SheetResult:
-    lay = Layout.for_thumb(job.thumb_size)
+    from collection.preview.banner import draw_corner_ribbon, draw_label_badge, label_text
+
+    lay = Layout.for_thumb(job.thumb_size, job.caption_lines)
     rows = max(1, math.ceil(len(job.tiles) / job.columns))
     page = Image.new("RGB", lay.size(job.columns, rows), BACKGROUND)
     draw = ImageDraw.Draw(page)
     font, bold = _font(lay.font_size), _font(lay.font_size + 4)
-    draw.text((lay.margin, lay.margin), _fit(job.title, bold, page.width - 2 * lay.margin), font=bold, fill=TEXT)
+    badge = label_text({t.label for t in job.tiles if t is not None and t.label})
+    title_w = page.width - 2 * lay.margin
+    if badge:
+        # the header says it too, so a sheet cropped to its top still tells the truth
+        title_w -= int(bold.getlength(badge)) + 3 * lay.margin
+        draw_label_badge(draw, badge, page.width - lay.margin, lay.margin, lay.font_size + 2)
+    draw.text((lay.margin, lay.margin), _fit(job.title, bold, max(10, title_w)), font=bold, fill=TEXT)
 
     made = cached = 0
     for i, tile in enumerate(job.tiles):
+        if tile is None:
+            continue
         x, y = lay.origin(i, job.columns)
         draw.rectangle([x, y, x + lay.thumb - 1, y + lay.thumb - 1], fill=TILE)
         if tile.src is None:
-            _placeholder(draw, x, y, lay, font)
+            _placeholder(draw, x, y, lay, font, tile.empty)
         else:
             th = get_thumb(build_dir, tile.src, job.thumb_size)
             made, cached = made + th.made, cached + (not th.made)
             im = th.image
+            if tile.label:
+                im = im.copy()
+                draw_corner_ribbon(im, LABEL_SHORT.get(tile.label, tile.label.upper()), size=max(24, min(im.size) * 2 // 5))
             page.paste(im, (x + (lay.thumb - im.width) // 2, y + (lay.thumb - im.height) // 2))
-        _caption(draw, tile.lines, x, y + lay.thumb + lay.margin // 2, lay, font)
+        _caption(draw, tile.lines, x, y + lay.thumb + lay.margin // 2, lay, font, job.caption_lines)
 
     buf = io.BytesIO()
     # Encoding dominates a cached re-run. Pages are photographic, where deflate's
@@ -167,15 +184,34 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
+def _max_chars(font, width: int, lines: int = 1) -> int:
+    # No glyph of the default font is narrower than ~1/5 of its size, so more characters
+    # than this can never fit: cut there *before* measuring. A 10 KB trait value would
+    # otherwise be measured thousands of times at its full length (quadratic).
+    return lines * (int(width / max(1.0, font.size / 5)) + 2)
+
+
 def _fit(text: str, font, width: int) -> str:
-    if font.getlength(text) <= width:
+    cap = _max_chars(font, width)
+    clipped = len(text) > cap
+    text = text[:cap]
+    if not clipped and font.getlength(text) <= width:
         return text
-    while text and font.getlength(text + "…") > width:
-        text = text[:-1]
-    return text + "…"
+    # Longest prefix that fits with its ellipsis: binary search, O(log n) measurements.
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if font.getlength(text[:mid] + "…") <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + "…"
 
 
 def _wrap(text: str, font, width: int, max_lines: int) -> list[str]:
+    cap = _max_chars(font, width, max_lines)
+    if len(text) > cap:
+        text = text[:cap] + "…"  # whatever is cut here could never have been shown
     words, lines, cur = text.split(" "), [], ""
     for w in words:
         trial = f"{cur} {w}" if cur else w
@@ -191,21 +227,21 @@ def _wrap(text: str, font, width: int, max_lines: int) -> list[str]:
     return [_fit(line, font, width) for line in lines]
 
 
-def _caption(draw: ImageDraw.ImageDraw, lines: Iterable[str], x: int, y: int, lay: Layout, font) -> None:
+def _caption(draw: ImageDraw.ImageDraw, lines: Iterable[str], x: int, y: int, lay: Layout, font,
+             max_lines: int = CAPTION_LINES) -> None:
     lines = list(lines)
     if not lines:
         return
     draw.text((x, y), _fit(lines[0], font, lay.thumb), font=font, fill=TEXT)
-    rest = _wrap(" ".join(lines[1:]), font, lay.thumb, CAPTION_LINES - 1) if len(lines) > 1 else []
+    rest = _wrap(" ".join(lines[1:]), font, lay.thumb, max_lines - 1) if len(lines) > 1 else []
     for k, line in enumerate(rest, start=1):
         draw.text((x, y + k * lay.line_h), line, font=font, fill=MUTED)
 
 
-def _placeholder(draw: ImageDraw.ImageDraw, x: int, y: int, lay: Layout, font) -> None:
+def _placeholder(draw: ImageDraw.ImageDraw, x: int, y: int, lay: Layout, font, label: str = "not rendered") -> None:
     t = lay.thumb
     draw.line([x, y, x + t - 1, y + t - 1], fill=BACKGROUND, width=2)
     draw.line([x, y + t - 1, x + t - 1, y], fill=BACKGROUND, width=2)
-    label = "not rendered"
     w = font.getlength(label)
     draw.rectangle([x + (t - w) / 2 - 4, y + t / 2 - lay.line_h / 2 - 2, x + (t + w) / 2 + 4, y + t / 2 + lay.line_h / 2 + 2], fill=TILE)
     draw.text((x + (t - w) / 2, y + (t - lay.font_size) / 2), label, font=font, fill=MUTED)

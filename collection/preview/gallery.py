@@ -7,6 +7,8 @@ page's script then builds the DOM with textContent and never parses data as HTML
 The template (gallery.html beside this file, with gallery.js inlined into it) also
 carries a Content-Security-Policy that allows only that one script, by hash, and no
 network at all: should an injection ever slip through, an `onerror=` still won't run.
+Links (a gateway the user configured, a testnet's block explorer) are plain `<a href>`:
+the page itself still fetches nothing but files beside it.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ import base64
 import hashlib
 import html
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 from buildfiles.atomicio import write_text
+from collection.preview.chain_status import ChainStatus
 from collection.preview.rarity_report import RaritySummary, missing_hint, summarize
 from collection.preview.sources import BuildView, TokenView
 from collection.preview.thumbs import cached_thumb_path
+from generator.prompts import split_prompts  # pure string parsing: the renderer's own reading of a prompt
 
 GALLERY_FILE = "gallery.html"
 TEMPLATE = Path(__file__).with_name("gallery.html")
@@ -39,13 +44,23 @@ def embed_json(obj: Any) -> str:
     return _JSON_UNSAFE.sub(lambda m: _JSON_ESCAPES[m[0]], text)
 
 
+def _finite(x: float | None) -> float | None:
+    return x if x is None or math.isfinite(x) else None
+
+
+def prompt_parts(prompt: str) -> list[list[Any]]:
+    """[[text, weight or None, stop or None], ...] as the renderer reads the prompt."""
+    return [[p.text, _finite(p.weight), _finite(p.stop)] for p in split_prompts(prompt)]
+
+
 def token_data(t: TokenView, thumb: str | None) -> dict[str, Any]:
-    return {
+    d: dict[str, Any] = {
         "id": t.id,
         "name": t.name,
         "special": t.special,
         "traits": t.traits,
         "prompt": t.prompt,
+        "parts": prompt_parts(t.prompt),
         "seed": t.seed,
         "image": t.image,
         "thumb": thumb,
@@ -54,20 +69,78 @@ def token_data(t: TokenView, thumb: str | None) -> dict[str, Any]:
         "attributes": list(t.attributes),
         "rank": t.rank,
         "score": t.score,
+        "label": t.label,
+    }
+    r = t.render
+    if r is not None:
+        # only what exists, so 10,000 unrendered-detail tokens stay small
+        d["iterations"] = r.iterations
+        if r.score is not None:
+            d["judge"] = r.score
+        if r.candidates:
+            d["candidates"] = [[c.seed, c.score, c.stop_iteration, c.image, c.chosen] for c in r.candidates]
+        if t.final_is_last_snapshot():
+            d["final_is_last"] = True
+    return d
+
+
+def status_data(chain: ChainStatus | None, gateway: str | None) -> dict[str, Any]:
+    cids = chain.cids if chain else None
+    minted = chain.minted if chain else None
+    return {
+        "gateway": gateway,
+        "cids": None if cids is None else {
+            "source": cids.source, "provider": cids.provider, "uploaded_at": cids.uploaded_at,
+            "images": cids.images, "animations": cids.animations, "metadata": cids.metadata,
+            "base_uri": cids.base_uri, "contract_uri": cids.contract_uri,
+        },
+        "minted": None if minted is None else {
+            "chain_id": minted.chain_id, "chain": minted.chain_name, "network": minted.network,
+            "contract": minted.contract, "first_id": minted.first_id, "count": minted.count,
+            "verified": minted.verified, "problems": list(minted.problems), "explorer": minted.explorer,
+        },
     }
 
 
-def gallery_data(view: BuildView, summary: RaritySummary, thumb_size: int) -> dict[str, Any]:
+def shares_data(view: BuildView) -> dict[str, Any]:
+    s = view.shares
+    if s is None:
+        return {"manifest": None, "categories": []}
+    return {
+        "manifest": s.manifest,
+        "categories": [
+            {"category": c.category, "base": c.base,
+             "values": [[v.value, v.count, v.planned, v.expected] for v in c.values]}
+            for c in s.categories
+        ],
+    }
+
+
+def gallery_data(view: BuildView, summary: RaritySummary, thumb_size: int, *,
+                 gateway: str | None = None, banner: str | None = None) -> dict[str, Any]:
     tokens = []
     for t in view.tokens:
         # A current cached thumbnail keeps 10,000 cards light; else the full image.
         thumb = cached_thumb_path(view.build_dir, t.image, thumb_size) if t.image else None
         tokens.append(token_data(t, thumb))
+    first_image = next((t.image for t in view.tokens if t.image), None)
     return {
-        "collection": {"name": view.collection_name, "description": view.description},
+        "collection": {
+            "name": view.collection_name,
+            "description": view.description,
+            "artist": view.artist,
+            # collection.json's image: the manifest's collection image, else the first token's
+            "image": view.collection_image or first_image,
+            "banner": banner,
+            "labels": sorted(view.labels),
+            "specials": sum(t.special is not None for t in view.tokens),
+            "rendered": sum(t.image is not None for t in view.tokens),
+        },
         "categories": list(view.categories),
         "page_size": PAGE_SIZE,
         "tokens": tokens,
+        "shares": shares_data(view),
+        "status": status_data(view.chain, gateway),
         "rarity": {
             "available": summary.available,
             "method": summary.method,
@@ -91,6 +164,8 @@ def render_gallery(data: dict[str, Any]) -> str:
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m[1]], TEMPLATE.read_text("utf-8"))
 
 
-def write_gallery(view: BuildView, *, thumb_size: int = 256, summary: RaritySummary | None = None) -> Path:
+def write_gallery(view: BuildView, *, thumb_size: int = 256, summary: RaritySummary | None = None,
+                  gateway: str | None = None, banner: str | None = None) -> Path:
     summary = summary or summarize(view)
-    return write_text(view.build_dir / GALLERY_FILE, render_gallery(gallery_data(view, summary, thumb_size)))
+    data = gallery_data(view, summary, thumb_size, gateway=gateway, banner=banner)
+    return write_text(view.build_dir / GALLERY_FILE, render_gallery(data))

@@ -17,9 +17,30 @@ from pathlib import Path
 
 from PIL import Image
 
+from buildfiles.errors import UserError
+
 THUMB_DIR = ".thumbs"
 THUMB_VERSION = 3  # bump when make_thumb's output changes, so old entries are remade
 BACKGROUND = (24, 24, 27)
+
+
+class UnreadableImage(Exception):
+    """A source image that Pillow cannot decode (truncated, empty, not an image).
+
+    Plain args, so it crosses the process pool intact; the parent turns it into one
+    UserError line naming the file.
+    """
+
+    def __init__(self, src: str, reason: str):
+        super().__init__(src, reason)
+        self.src, self.reason = src, reason
+
+    def user_error(self) -> UserError:
+        hint = "re-render it (delete the file and run `roboz-collection render BUILD_DIR`)"
+        parts = self.src.split("/")
+        if len(parts) == 2 and parts[0] == "images" and parts[1].removesuffix(".png").isdigit():
+            hint = f"re-render token {parts[1].removesuffix('.png')}: delete {self.src} and run `roboz-collection render BUILD_DIR`"
+        return UserError(f"{self.src} cannot be read: {self.reason}", hint=hint)
 
 
 @dataclass(frozen=True)
@@ -49,7 +70,16 @@ def cached_thumb_path(build_dir: Path, src_rel: str, size: int) -> str | None:
 
 
 def make_thumb(src: Path, size: int) -> Image.Image:
-    """Fit `src` inside size x size, keeping its aspect ratio."""
+    """Fit `src` inside size x size, keeping its aspect ratio. UnreadableImage if it cannot be decoded."""
+    try:
+        return _make_thumb(src, size)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        # OSError covers "image file is truncated" and UnidentifiedImageError
+        rel = "/".join(Path(src).parts[-2:])
+        raise UnreadableImage(rel, str(e) or type(e).__name__) from None
+
+
+def _make_thumb(src: Path, size: int) -> Image.Image:
     with Image.open(src) as im:
         # draft() lets JPEG decode at 1/2../1/8 scale. reducing_gap=1 makes thumbnail()
         # box-average by the whole factor first (512 -> 256 is one reduce(2), 20x
@@ -66,7 +96,10 @@ def make_thumb(src: Path, size: int) -> Image.Image:
 
 def get_thumb(build_dir: Path, src_rel: str, size: int) -> Thumb:
     src = build_dir / src_rel
-    key = cache_key(os.stat(src))
+    try:
+        key = cache_key(os.stat(src))
+    except OSError as e:
+        raise UnreadableImage(src_rel, e.strerror or str(e)) from None
     rel = thumb_relpath(src_rel, size)
     path = build_dir / rel
     try:
@@ -78,7 +111,11 @@ def get_thumb(build_dir: Path, src_rel: str, size: int) -> Thumb:
         pass
     except OSError:
         pass  # a truncated entry (a crash mid-write): remake it
-    data = _store(path, make_thumb(src, size), key)
+    try:
+        im = make_thumb(src, size)
+    except UnreadableImage as e:
+        raise UnreadableImage(src_rel, e.reason) from None
+    data = _store(path, im, key)
     # Hand back the decoded JPEG, not the pre-JPEG pixels, so a sheet drawn on a
     # cold cache is byte-identical to one drawn from the cache.
     with Image.open(io.BytesIO(data)) as im:

@@ -1,0 +1,100 @@
+"""The collection banner (a strip of tokens side by side) and the TEST / DEMO RENDER ribbon
+drawn on contact sheets.
+
+A banner is a strip of real tokens (specials first, then the rarest, then by id), each
+fitted into its own square; never one token stretched. Small draft renders are enlarged
+by whole pixels (nearest), like the thumbnails, so they stay crisp.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from buildfiles.atomicio import write_bytes
+from collection.preview.sources import BuildView, TokenView
+from collection.preview.thumbs import UnreadableImage, make_thumb
+
+BANNER_FILE = "banner.png"
+BANNER_TILES = 8
+BANNER_TILE = 240            # 8 x 240 = 1920 x 240
+BACKGROUND = (24, 24, 27)
+RIBBON = (220, 38, 38)       # red: a warning, not decoration
+RIBBON_TEXT = (255, 255, 255)
+LABEL_TEXT = {"test": "TEST RENDER", "demo": "DEMO RENDER"}
+
+
+def banner_tokens(view: BuildView, n: int = BANNER_TILES) -> list[TokenView]:
+    rendered = [t for t in view.tokens if t.image]
+    key = lambda t: (t.special is None, t.rank if t.rank is not None else float("inf"), t.id)  # noqa: E731
+    return sorted(rendered, key=key)[:n]
+
+
+def label_text(labels) -> str | None:
+    """One ribbon text for a set of labels: "TEST RENDER", "DEMO RENDER" or both."""
+    return " / ".join(LABEL_TEXT[k] for k in ("test", "demo") if k in labels) or None
+
+
+def write_banner(view: BuildView) -> str | None:
+    """BUILD/banner.png from the view's tokens; None (and no file) when nothing is rendered yet."""
+    tokens = banner_tokens(view)
+    out = view.build_dir / BANNER_FILE
+    if not tokens:
+        out.unlink(missing_ok=True)
+        return None
+    side = BANNER_TILE
+    strip = Image.new("RGB", (side * len(tokens), side), BACKGROUND)
+    for k, t in enumerate(tokens):
+        try:
+            im = make_thumb(view.build_dir / t.image, side)
+        except UnreadableImage as e:
+            raise e.user_error() from None
+        if im.size != (side, side):
+            # whole-pixel enlargement left a margin (e.g. 64 -> 192 in 240): fill the square exactly
+            im = im.resize((side, side), Image.Resampling.NEAREST if max(im.size) < side else Image.Resampling.LANCZOS)
+        strip.paste(im, (k * side, 0))
+    buf = io.BytesIO()
+    strip.save(buf, "PNG", optimize=False, compress_level=6)
+    data = buf.getvalue()
+    try:
+        if out.read_bytes() == data:
+            return BANNER_FILE
+    except FileNotFoundError:
+        pass
+    write_bytes(out, data)
+    return BANNER_FILE
+
+
+def draw_corner_ribbon(im: Image.Image, text: str, size: int) -> None:
+    """A diagonal ribbon across the top-left corner, `size` pixels along each edge."""
+    size = max(24, min(size, im.width, im.height))
+    band = max(10, size // 4)
+    font = ImageFont.load_default(size=max(7, int(band * 0.55)))
+    # Draw the band horizontally on its own layer, rotate it 45 degrees and paste it on the corner.
+    length = int(size * 1.5)
+    layer = Image.new("RGBA", (length, band), RIBBON + (235,))
+    d = ImageDraw.Draw(layer)
+    w = d.textlength(text, font=font)
+    while w > length - 4 and font.size > 6:
+        font = ImageFont.load_default(size=font.size - 1)
+        w = d.textlength(text, font=font)
+    d.text(((length - w) / 2, (band - font.size) / 2 - 1), text, font=font, fill=RIBBON_TEXT)
+    rot = layer.rotate(45, expand=True, resample=Image.Resampling.BICUBIC)
+    # centre the band on the diagonal from (0, size*0.7) to (size*0.7, 0)
+    cx = cy = int(size * 0.35)
+    box = Image.new("RGBA", im.size, (0, 0, 0, 0))
+    box.paste(rot, (cx - rot.width // 2, cy - rot.height // 2), rot)
+    base = im.convert("RGBA")
+    base.alpha_composite(box)
+    im.paste(base.convert(im.mode))
+
+
+def draw_label_badge(draw: ImageDraw.ImageDraw, text: str, right: int, top: int, font_size: int) -> None:
+    """A red "TEST RENDER" badge ending at `right` (sheet headers)."""
+    font = ImageFont.load_default(size=font_size)
+    w = draw.textlength(text, font=font)
+    pad = max(3, font_size // 3)
+    draw.rectangle([right - w - 2 * pad, top, right, top + font_size + 2 * pad], fill=RIBBON)
+    draw.text((right - w - pad, top + pad - 1), text, font=font, fill=RIBBON_TEXT)
