@@ -31,6 +31,7 @@ from typing import Any
 
 from buildfiles.errors import UserError
 from buildfiles.plan import load_plan
+from collection.reroll import effective_plan
 from collection.render_step import BuildWriter, LiveDisplay, RenderReport, load_jobs, select_tokens, stop_on_signals
 
 INSTALL_HINT = "pip install 'roboz-collection[ray]'   (or: pip install 'ray[client]>=2.9')"
@@ -232,7 +233,7 @@ def render_build_ray(build_dir: Path, *, models: str | None = None, device: str 
     ray = import_ray()
     opts = options or RayOptions.from_env()
     build_dir = Path(build_dir)
-    plan = load_plan(build_dir)
+    plan = effective_plan(build_dir, load_plan(build_dir))  # re-rolled seeds laid over the plan
 
     from collection.state import RenderState
     from generator.loop import make_batches
@@ -246,6 +247,9 @@ def render_build_ray(build_dir: Path, *, models: str | None = None, device: str 
         resources = ray.cluster_resources()
         dev = cluster_device(device, resources)
         todo, meta = select_tokens(build_dir, plan, state, models, dev, report.skipped)
+        if any(settings.candidates > 1 for _t, settings, _fp in meta.values()):
+            raise UserError("render.candidates > 1 (best-of-K) runs on the local executor only, so far",
+                            hint="render those tokens with `--executor local`", exit_code=2)
         with stop_on_signals() as stop, _Display(len(plan.tokens), len(report.skipped), progress) as display:
             for name, tokens in todo.items():
                 choice = parse_models(name)

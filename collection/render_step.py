@@ -31,6 +31,8 @@ from buildfiles.hashing import sha256_bytes
 from buildfiles.lock import build_lock
 from buildfiles.plan import Plan, PlannedToken, load_plan
 from buildfiles.records import RenderRecord, image_path, write_record
+from collection.best_of import Judges, write_candidates
+from collection.reroll import effective_plan
 
 BUNDLED_JAX = Path(__file__).parent / "assets" / "jax.png"
 
@@ -116,7 +118,8 @@ class BuildWriter:
 
         token, settings, fp = self.tokens[r.id]
         sd = settings.to_dict()
-        png = png_bytes(r.image, prompt=token.prompt, seed=token.seed, models=self.models_name, settings=sd, tiny=self.tiny)
+        seed = r.seed if r.seed is not None else token.seed  # best-of-K: the chosen candidate's
+        png = png_bytes(r.image, prompt=token.prompt, seed=seed, models=self.models_name, settings=sd, tiny=self.tiny)
         atomicio.write_bytes(image_path(self.dir, r.id), png)
         if settings.video:
             frames_dir = self.dir / "frames" / str(r.id)
@@ -124,9 +127,10 @@ class BuildWriter:
             if frames:
                 atomicio.write_bytes(self.dir / "animations" / f"{r.id}.mp4", mp4_bytes(frames, settings.video.fps))
         write_record(self.dir, RenderRecord(
-            id=r.id, seed=token.seed, models=self.models_name, tiny=self.tiny, iterations=r.iterations,
+            id=r.id, seed=seed, models=self.models_name, tiny=self.tiny, iterations=r.iterations,
             size=tuple(r.image.size), final_loss=r.final_loss, seconds=round(r.seconds, 3), device=r.device,
             settings=sd, prompt=token.prompt, image_sha256=sha256_bytes(png),
+            extra=write_candidates(self.dir, r, self.tiny),
         ))
         self.state.done(r.id, fp, r.iterations)
         self.checkpoint_path(r.id).unlink(missing_ok=True)
@@ -183,7 +187,7 @@ def _job(build_dir: Path, token: PlannedToken, settings, checkpoint):
 
 
 def select_tokens(build_dir: Path, plan: Plan, state, models: str | None, dev: str,
-                  skipped: list[int]) -> tuple[dict[str, list[PlannedToken]], dict[int, tuple]]:
+                  skipped: list[int], only: set[int] | None = None) -> tuple[dict[str, list[PlannedToken]], dict[int, tuple]]:
     """Decide per token: skip (done, same fingerprint, image present; appended to `skipped`) or render (maybe resume).
 
     Returns (models name -> tokens to render, id -> (token, settings, fingerprint)); shared by both executors.
@@ -195,6 +199,8 @@ def select_tokens(build_dir: Path, plan: Plan, state, models: str | None, dev: s
     todo: dict[str, list] = {}
     meta: dict[int, tuple] = {}
     for token in plan.tokens:
+        if only is not None and token.id not in only:  # reroll: exactly the re-rolled tokens
+            continue
         settings = RenderSettings.from_dict(plan.render_dict(token))
         if models:
             settings = settings.with_overrides({"models": models})
@@ -233,8 +239,8 @@ def load_jobs(build_dir: Path, state, meta: dict[int, tuple], tokens: list[Plann
 
 def render_build(build_dir: Path, *, models: str | None = None, device: str | None = None,
                  models_dir: Path | None = None, progress: bool = True, executor: str = "local",
-                 ray_address: str | None = None) -> RenderReport:
-    """Render every token of build_dir/plan.json that is not done yet; see the module docstring for outputs.
+                 ray_address: str | None = None, only: set[int] | None = None) -> RenderReport:
+    """Render every token of build_dir/plan.json that is not done yet (of `only`, when given); see the module docstring for outputs.
     Holds the build directory's lock (buildfiles.lock) throughout."""
     if executor not in ("local", "ray"):
         raise UserError(f"unknown executor {executor!r}", hint="use --executor local or --executor ray", exit_code=2)
@@ -242,17 +248,17 @@ def render_build(build_dir: Path, *, models: str | None = None, device: str | No
         load_plan(build_dir)  # says plan.json is missing and how to make it
     with build_lock(build_dir, "render"):
         return _render_build(Path(build_dir), models=models, device=device, models_dir=models_dir, progress=progress,
-                             executor=executor, ray_address=ray_address)
+                             executor=executor, ray_address=ray_address, only=only)
 
 
 def _render_build(build_dir: Path, *, models: str | None, device: str | None, models_dir: Path | None,
-                  progress: bool, executor: str, ray_address: str | None) -> RenderReport:
+                  progress: bool, executor: str, ray_address: str | None, only: set[int] | None = None) -> RenderReport:
     if executor == "ray":  # same selection, writer and state; tokens painted by Ray actors (collection/ray_executor.py)
         from collection.ray_executor import render_build_ray
 
         return render_build_ray(Path(build_dir), models=models, device=device, models_dir=models_dir, progress=progress,
                                 address=ray_address)
-    plan: Plan = load_plan(build_dir)
+    plan: Plan = effective_plan(build_dir, load_plan(build_dir))  # re-rolled seeds laid over the plan
 
     import torch
 
@@ -268,7 +274,7 @@ def _render_build(build_dir: Path, *, models: str | None, device: str | None, mo
     report = RenderReport()
     state = RenderState(build_dir / "state.sqlite")
     try:
-        todo, meta = select_tokens(build_dir, plan, state, models, dev, report.skipped)
+        todo, meta = select_tokens(build_dir, plan, state, models, dev, report.skipped, only)
         total = len(plan.tokens)
         display = _Display(total, len(report.skipped), enabled=progress)
         with stop_on_signals() as stop, display:
@@ -277,6 +283,7 @@ def _render_build(build_dir: Path, *, models: str | None, device: str | None, mo
                 writer = BuildWriter(build_dir, state, meta, m.name, m.tiny)
                 jobs = load_jobs(build_dir, state, meta, tokens)
                 renderer = Renderer(m)
+                judges = Judges(models_dir)
                 cb = Callbacks(
                     on_progress=display.on_progress,
                     on_checkpoint=writer.on_checkpoint,
@@ -293,7 +300,7 @@ def _render_build(build_dir: Path, *, models: str | None, device: str | None, mo
                     display.start_batch([j.id for j in batch], batch[0].settings.iterations,
                                         int(batch[0].checkpoint["iteration"]) if batch[0].checkpoint else 0)
                     try:
-                        renderer.render_batch(batch, cb)
+                        renderer.run_batch(batch, cb, judges.for_batch(m, batch))
                     except Interrupted:
                         raise KeyboardInterrupt from None
                     except (UserError, KeyboardInterrupt):

@@ -73,6 +73,14 @@ class RenderSettings:
         late = [s for s in self.snapshots if s > self.iterations]
         if late:
             raise ValueError(f"snapshots {late} come after the last iteration ({self.iterations})")
+        if self.judge is not None:
+            from generator.registry import CLIPS
+
+            if self.judge not in CLIPS:
+                raise ValueError(f"judge {self.judge!r} is not a known CLIP; choose one of: {', '.join(CLIPS)}")
+            guide = self.models.partition("+")[2].strip() or "ViT-B/32"
+            if self.judge == guide:
+                raise ValueError(f"judge {self.judge} is the guide's own CLIP (the optimiser games its score); choose another")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

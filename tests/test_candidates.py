@@ -169,3 +169,32 @@ def test_candidates_of_several_tokens_share_batches(tiny_models, judge):
     assert [r.id for r in out] == [1, 2] and all(len(r.candidates) == 4 for r in out)
     assert rec.progress[0].token_ids == (1, 1, 1, 1, 2, 2, 2, 2)  # stage 0: all 8 candidates in one batch
     assert rec.progress[-1].token_ids == (1, 2)  # last stage: the two winners together
+
+
+# ---- through the render step ---------------------------------------------------------------
+
+def test_render_step_records_every_candidate_and_the_chosen_seed(make_build):
+    import json
+
+    from PIL import Image
+
+    from collection.render_step import render_build
+
+    build = make_build({"candidates": 2, "iterations": 8, "snapshots": [4, 8]},
+                       [{"prompt": "a rusty robot", "seed": 11}, {"prompt": "a robot dog", "seed": 22, "render": {"candidates": 3}}])
+    rep = render_build(build, progress=False)
+    assert sorted(rep.rendered) == [1, 2] and not rep.failed
+    for tid, k, seed in ((1, 2, 11), (2, 3, 22)):
+        rec = json.loads((build / "renders" / f"{tid}.json").read_text())
+        assert [set(c) for c in rec["candidates"]] == [{"seed", "score", "stop_iteration"}] * k
+        assert [c["seed"] for c in rec["candidates"]] == [candidate_seed(seed, i) for i in range(k)]
+        finished = [c for c in rec["candidates"] if c["stop_iteration"] == 8]
+        assert len(finished) == 1 and rec["seed"] == finished[0]["seed"]
+        assert rec["judge"].startswith("tiny (the guide's own CLIP")
+        img = Image.open(build / "images" / f"{tid}.png")
+        assert img.text["seed"] == str(rec["seed"])
+        for c in rec["candidates"]:
+            assert (build / "candidates" / str(tid) / f"{c['seed']}.png").exists()
+        assert sorted(p.name for p in (build / "snapshots" / str(tid)).iterdir()) == ["0004.png", "0008.png"]
+    again = render_build(build, progress=False)
+    assert again.rendered == [] and sorted(again.skipped) == [1, 2]

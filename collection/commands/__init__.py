@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "plan",
     "build",
     "render",
+    "reroll",
     "metadata",
     "preview",
     "publish",

@@ -1,0 +1,212 @@
+"""Reject and re-roll: a token gets its next seed, and what hangs on its picture goes stale.
+
+    rerolls.json   {"format": "roboz-rerolls/1",
+                    "tokens": {"7": {"base_seed": 1234, "count": 2, "seed": 99, "pinned": false,
+                                     "history": [{"count": 1, "seed": 55, "pinned": false, "reason": "reroll"}, ...]}}}
+
+A re-rolled seed is a pure function of the token's identity (its planned seed, itself a hash
+of what the token is) and its re-roll count, so re-rolls are reproducible and recorded. An
+explicit seed (`--seed N`, or a candidate picked in the review page) is *pinned*: the token
+renders exactly that seed, without best-of-K. A record counts only while the plan still gives
+the token the same base seed: re-planning the token into something else drops its re-rolls.
+
+The plan itself never changes: `effective_plan` lays the records over it, and the render step
+renders from that. Marking stale deletes the token's render outputs and everything derived
+from the pictures (metadata, rarity, provenance, CIDs, CARs); the metadata step rebuilds what
+is missing and publish re-hashes, so the next `build` / `metadata` / `publish` redoes exactly that.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from buildfiles import atomicio
+from buildfiles.errors import UserError
+from buildfiles.plan import Plan
+from collection.prng import derive_seed
+
+REROLLS_FILE = "rerolls.json"
+REROLLS_FORMAT = "roboz-rerolls/1"
+
+# Per token: its render outputs. Whole build: files derived from every picture.
+TOKEN_OUTPUTS = ("images/{id}.png", "renders/{id}.json", "snapshots/{id}", "frames/{id}", "animations/{id}.mp4",
+                 "candidates/{id}", "checkpoints/{id}.pt", "metadata/{id}.json")
+DERIVED = ("rarity.json", "provenance.json", "cids.json", "car/images.car", "car/metadata.car", "car/animations.car")
+
+
+@dataclass(frozen=True)
+class Reroll:
+    base_seed: int          # the plan's seed when it was re-rolled: the token's identity
+    count: int              # re-rolls so far (the derived seed's input)
+    seed: int               # the seed it renders with now
+    pinned: bool = False    # an explicit seed: render exactly it (no best-of-K)
+    history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base_seed": self.base_seed, "count": self.count, "seed": self.seed, "pinned": self.pinned,
+                "history": list(self.history)}
+
+
+def reroll_seed(base_seed: int, count: int) -> int:
+    """The seed of a token's `count`-th re-roll (count >= 1): 32-bit, like planned seeds."""
+    return derive_seed("roboz-reroll", base_seed, count, bits=32)
+
+
+# ---- the file ------------------------------------------------------------------------------
+
+def rerolls_path(build_dir: Path | str) -> Path:
+    return Path(build_dir) / REROLLS_FILE
+
+
+def load_rerolls(build_dir: Path | str) -> dict[int, Reroll]:
+    p = rerolls_path(build_dir)
+    try:
+        raw = json.loads(p.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{p} is not valid JSON ({e})", hint="restore it, or delete it to forget every re-roll") from None
+    if not isinstance(raw, dict) or raw.get("format") != REROLLS_FORMAT:
+        raise UserError(f"{p}: unknown format {raw.get('format') if isinstance(raw, dict) else raw!r}",
+                        hint=f"expected {REROLLS_FORMAT!r}")
+    try:
+        return {int(k): Reroll(int(v["base_seed"]), int(v["count"]), int(v["seed"]), bool(v.get("pinned", False)),
+                               tuple(v.get("history") or ()))
+                for k, v in (raw.get("tokens") or {}).items()}
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"{p} is malformed ({e})", hint="restore it, or delete it to forget every re-roll") from None
+
+
+def save_rerolls(build_dir: Path | str, rerolls: dict[int, Reroll]) -> None:
+    atomicio.write_json(rerolls_path(build_dir), {"format": REROLLS_FORMAT,
+                                                  "tokens": {str(k): v.to_dict() for k, v in sorted(rerolls.items())}})
+
+
+def effective_plan(build_dir: Path | str, plan: Plan) -> Plan:
+    """The plan with re-rolled seeds laid over it (records whose base seed no longer matches are ignored)."""
+    rr = load_rerolls(build_dir)
+    if not rr:
+        return plan
+    tokens = []
+    for t in plan.tokens:
+        r = rr.get(t.id)
+        if r is not None and r.base_seed == t.seed:
+            t = replace(t, seed=r.seed, render={**t.render, "candidates": 1} if r.pinned else t.render)
+        tokens.append(t)
+    return replace(plan, tokens=tuple(tokens))
+
+
+# ---- re-rolling ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RerollChange:
+    id: int
+    old_seed: int
+    new_seed: int
+    count: int
+    pinned: bool
+
+
+def check_not_minted(build_dir: Path, ids: Iterable[int]) -> None:
+    """On a non-local chain the provenance hash is public: a minted token's picture is final."""
+    from contracts.chain import LOCAL_CHAIN_IDS
+    from contracts.mint import MintRecord
+
+    rec = MintRecord.load(build_dir)
+    if rec is None or rec.data.get("chain_id") in LOCAL_CHAIN_IDS:
+        return
+    minted = rec.data.get("minted") or {}
+    first, count = minted.get("first_id"), minted.get("count") or 0
+    on_chain = [i for i in ids if first is not None and first <= i < first + count]
+    where = f"{rec.data.get('network') or 'chain'} (chain id {rec.data.get('chain_id')})"
+    if on_chain:
+        raise UserError(f"token(s) {', '.join(map(str, on_chain))} are minted on {where}: their provenance is on chain",
+                        hint="re-rolling is for tokens not minted yet; a local chain (anvil) can be minted again", exit_code=2)
+    if first is None and rec.txs:
+        raise UserError(f"a mint on {where} has started (mint.json): the provenance may already be on chain",
+                        hint="finish the mint first (`roboz-collection mint BUILD_DIR`); minted tokens cannot be re-rolled",
+                        exit_code=2)
+
+
+def mark_stale(build_dir: Path | str, ids: Iterable[int]) -> list[str]:
+    """Delete the tokens' render outputs and every whole-build file derived from the pictures; returns what went."""
+    build_dir = Path(build_dir)
+    gone = []
+    for i in ids:
+        for pattern in TOKEN_OUTPUTS:
+            p = build_dir / pattern.format(id=i)
+            if p.is_dir():
+                shutil.rmtree(p)
+                gone.append(pattern.format(id=i) + "/")
+            elif p.exists():
+                p.unlink()
+                gone.append(pattern.format(id=i))
+    for rel in DERIVED:
+        p = build_dir / rel
+        if p.exists():
+            p.unlink()
+            gone.append(rel)
+    return gone
+
+
+def reroll_tokens(build_dir: Path | str, plan: Plan, ids: Iterable[int], seeds: dict[int, int] | None = None,
+                  reason: str = "reroll") -> list[RerollChange]:
+    """Give `ids` their next seed (or the pinned one in `seeds`), record it atomically, mark them stale.
+
+    The caller holds the build lock and renders afterwards. Order: the record is written first, then
+    files are deleted; a crash in between leaves a token whose fingerprint no longer matches, which
+    the render step re-renders anyway.
+    """
+    build_dir = Path(build_dir)
+    seeds = seeds or {}
+    ids = list(dict.fromkeys(ids))
+    by_id = {t.id: t for t in plan.tokens}
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        lo, hi = plan.tokens[0].id, plan.tokens[-1].id
+        raise UserError(f"no token {', '.join(map(str, unknown))} in this build's plan",
+                        hint=f"token ids run from {lo} to {hi}", exit_code=2)
+    if not ids:
+        raise UserError("no token ids given", hint="e.g. `roboz-collection reroll BUILD_DIR 7 12`", exit_code=2)
+    check_not_minted(build_dir, ids)
+    current = effective_plan(build_dir, plan)
+    cur_seed = {t.id: t.seed for t in current.tokens}
+    rr = load_rerolls(build_dir)
+    changes = []
+    for i in ids:
+        base = by_id[i].seed
+        old = rr.get(i) if rr.get(i) and rr[i].base_seed == base else None
+        count = (old.count if old else 0) + 1
+        pinned = i in seeds
+        seed = int(seeds[i]) if pinned else reroll_seed(base, count)
+        entry = {"count": count, "seed": seed, "pinned": pinned, "reason": reason, "replaced_seed": cur_seed[i]}
+        rr[i] = Reroll(base, count, seed, pinned, (old.history if old else ()) + (entry,))
+        changes.append(RerollChange(i, cur_seed[i], seed, count, pinned))
+    save_rerolls(build_dir, rr)
+    mark_stale(build_dir, ids)
+    return changes
+
+
+def apply_reroll(build_dir: Path | str, ids: Iterable[int], seeds: dict[int, int] | None = None, *, reason: str = "reroll",
+                 render: bool = True, **render_options):
+    """Re-roll `ids` and re-render exactly them, under the build lock: the one path for `reroll` and `review`.
+
+    Returns (changes, RenderReport or None when render=False).
+    """
+    from buildfiles.lock import build_lock
+    from buildfiles.plan import load_plan
+
+    build_dir = Path(build_dir)
+    plan = load_plan(build_dir)
+    with build_lock(build_dir, "reroll"):
+        changes = reroll_tokens(build_dir, plan, ids, seeds, reason)
+        report = None
+        if render:
+            from collection.render_step import render_build
+
+            report = render_build(build_dir, only={c.id for c in changes}, **render_options)
+    return changes, report
