@@ -16,16 +16,29 @@ import math
 import re
 from dataclasses import dataclass, fields as dc_fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from buildfiles.errors import UserError
+from collection.plantypes import Category, Exclusion, ExclusionIndex, Radix, Special, TraitValue, count_combinations
 from collection.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
+from generator.prompts import parse_prompt
 from generator.settings import BUNDLED_INIT, RENDER_FIELDS, RenderSettings, VideoSettings
+
+__all__ = ["Category", "Exclusion", "Special", "TraitValue", "Manifest", "ManifestError", "load_manifest"]
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+
+# Stated limits (README, "The manifest"): beyond them a build is a mistake, not a plan.
+MAX_MANIFEST_BYTES = 1 << 20          # 1 MiB of YAML
+MAX_SUPPLY = 1_000_000                # tokens in one collection, `supply: all` included
+MAX_TOKEN_ID = 2**256 - 1             # ERC-721 token ids are uint256
+MAX_INPUT_PIXELS = 4096 * 4096        # an input image is decoded whole at validate time
+MAX_PROMPT_WEIGHT = 1000.0
+# (field, low, high, low inclusive): RenderSettings bounds what it can; these add finiteness and a top.
+NUMBER_RANGES = {"step_size": (0.0, 10.0, False), "cut_pow": (0.0, 10.0, False), "init_weight": (0.0, 1000.0, True)}
 
 
 # ---------------------------------------------------------------- schema (pydantic)
@@ -92,39 +105,6 @@ _KNOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class TraitValue:
-    name: str       # shown in metadata
-    weight: float
-    phrase: str     # put into the prompt
-
-
-@dataclass(frozen=True)
-class Category:
-    name: str
-    values: tuple[TraitValue, ...]
-
-    def index(self, value: str) -> int:
-        for i, v in enumerate(self.values):
-            if v.name == value:
-                return i
-        raise KeyError(value)
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    # category -> allowed value indexes; a combination matching every entry is excluded
-    match: tuple[tuple[int, frozenset[int]], ...]
-
-
-@dataclass(frozen=True)
-class Special:
-    name: str
-    prompt: str
-    traits: dict[str, str]
-    render: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class Manifest:
     path: Path
     root: Path                      # the project folder: inputs must live inside it
@@ -136,6 +116,12 @@ class Manifest:
     categories: tuple[Category, ...]
     exclusions: tuple[Exclusion, ...]
     specials: tuple[Special, ...]
+    warnings: tuple["Problem", ...] = ()   # things that plan but probably not as meant (exit 0)
+
+    @property
+    def generated(self) -> int | None:
+        """Tokens drawn from the traits (supply minus specials); None for `supply: all`."""
+        return None if self.supply is None else self.supply - len(self.specials)
 
     def input_paths(self) -> list[tuple[tuple[Any, ...], str]]:
         """(yaml path, manifest-relative file) for every file the build reads."""
@@ -168,6 +154,11 @@ def format_path(path: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def format_problem(file: Path, p: Problem) -> str:
+    where = f" ({file.name}:{p.line})" if p.line else f" ({file.name})"
+    return f"{format_path(p.path)}: {p.message}{where}" if p.path else f"{p.message}{where}"
+
+
 class ManifestError(UserError):
     exit_code = 2
 
@@ -179,8 +170,7 @@ class ManifestError(UserError):
         self._lines = lines
 
     def format(self, p: Problem) -> str:
-        where = f" ({self.file.name}:{p.line})" if p.line else f" ({self.file.name})"
-        return f"{format_path(p.path)}: {p.message}{where}" if p.path else f"{p.message}{where}"
+        return format_problem(self.file, p)
 
     def lines(self) -> list[str]:
         if len(self._lines) == 1:
@@ -209,9 +199,7 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
 def load_manifest(path: Path | str) -> Manifest:
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"manifest {path} not found", hint="create one with `roboz-collection init DIR`", exit_code=2)
-    raw_bytes = path.read_bytes()
+    raw_bytes = _read_manifest(path)
     text = raw_bytes.decode("utf-8", errors="replace")
     if not text.strip():
         raise ManifestError(path, [Problem((), "the manifest is empty; start from `roboz-collection init DIR`", None)])
@@ -224,6 +212,25 @@ def load_manifest(path: Path | str) -> Manifest:
     if not isinstance(doc.data, dict):
         raise ManifestError(path, [Problem((), f"the manifest must be a mapping of sections, got a {type(doc.data).__name__}", 1)])
     return validate_document(doc, path.resolve().parent, path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _read_manifest(path: Path) -> bytes:
+    """The manifest's bytes, or one line saying why not (missing, a folder, a device, too big, unreadable)."""
+    try:
+        if not path.exists():
+            raise UserError(f"manifest {path} not found", hint="create one with `roboz-collection init DIR`", exit_code=2)
+        if path.is_dir():
+            raise UserError(f"manifest {path} is a folder, not a file", hint=f"name the file, e.g. {path / 'manifest.yaml'}", exit_code=2)
+        if not path.is_file():
+            raise UserError(f"manifest {path} is not a regular file", hint="name a YAML file", exit_code=2)
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise UserError(f"manifest {path} is {size:,} bytes; the limit is {MAX_MANIFEST_BYTES:,} (1 MiB)",
+                            hint="a manifest is a page or two of YAML: is this the right file?", exit_code=2)
+        with path.open("rb") as f:
+            return f.read(MAX_MANIFEST_BYTES + 1)[:MAX_MANIFEST_BYTES]
+    except OSError as e:
+        raise UserError(f"manifest {path} cannot be read: {e.strerror or e}", hint="check the path and its permissions", exit_code=2) from None
 
 
 def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> Manifest:
@@ -264,10 +271,25 @@ def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> M
         if isinstance(sp.render.get("models"), dict):
             sp.render["models"] = _check_models(c, root, ("specials", i, "render", "models"), sp.render["models"])
 
-    if categories is not None and not c.problems:
-        from collection.planner import count_combinations
+    if spec is not None:
+        _validate_collection_urls(c, spec.collection)
+    if render is not None:
+        _validate_numbers(c, ("render",), render.to_dict())
+        for i, sp in enumerate(specials):
+            if sp.render:
+                _validate_numbers(c, ("specials", i, "render"), {**render.to_dict(), **sp.render}, only=set(sp.render))
+    if isinstance(data.get("render"), dict) or render is not None:
+        _validate_prompt_numbers(c, template, categories, specials, render)
 
-        total, allowed = count_combinations(categories, exclusions)
+    warnings: list[Problem] = []
+    if categories is not None and not c.problems:
+        try:
+            ex_index = ExclusionIndex(categories, exclusions)
+        except ValueError as e:
+            c.add(("exclude",), str(e))
+            raise ManifestError(path, c.problems) from None
+        radix = Radix.of(categories)
+        total, allowed = radix.total, ex_index.allowed(radix)
         if allowed == 0:
             c.add(("exclude",), f"the exclusions leave no allowed combination (all {total:,} are excluded)")
         elif supply is not None:
@@ -281,6 +303,23 @@ def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> M
                     f"supply {supply} needs {generated:,} unique trait combinations{extra}, but only {allowed:,} are allowed"
                     f" ({total:,} combinations, {total - allowed:,} excluded); lower supply or use `supply: all`",
                 )
+            else:
+                _validate_counts(c, categories, specials, generated, radix, ex_index)
+                warnings = _rare_value_warnings(c, categories, specials, generated)
+        else:
+            if allowed + len(specials) > MAX_SUPPLY:
+                c.add(("collection", "supply"), f"`supply: all` would plan {allowed + len(specials):,} tokens; the limit is "
+                      f"{MAX_SUPPLY:,}: give a number, or add exclusions")
+            for ci, cat in enumerate(categories):
+                for v in cat.values:
+                    if v.count is not None:
+                        c.add(("traits", cat.name, v.name, "count"), "`count` needs a numeric `supply` (with `supply: all` every allowed combination appears once)")
+        if spec is not None and not c.problems:
+            n = supply if supply is not None else allowed + len(specials)
+            last = spec.collection.start_id + n - 1
+            if last > MAX_TOKEN_ID:
+                c.add(("collection", "start_id"), f"token ids would run from {spec.collection.start_id} to {last}, beyond the largest "
+                      f"ERC-721 token id 2**256-1; lower start_id")
 
     if c.problems:
         raise ManifestError(path, c.problems)
@@ -296,6 +335,7 @@ def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> M
         categories=categories,
         exclusions=exclusions,
         specials=tuple(specials),
+        warnings=tuple(warnings),
     )
 
 
@@ -376,11 +416,17 @@ def _validate_traits(c: _Collector, raw: Any) -> tuple[Category, ...] | None:
             phrase = label
             if isinstance(v, dict):
                 for k in v:
-                    if k not in ("weight", "prompt"):
-                        c.add(vat + (k,), f"unknown key '{k}'{did_you_mean(k, ('weight', 'prompt'))}")
+                    if k not in ("weight", "prompt", "count"):
+                        c.add(vat + (k,), f"unknown key '{k}'{did_you_mean(k, ('weight', 'prompt', 'count'))}")
                         ok = False
                 weight = v.get("weight", 1)
                 phrase = v.get("prompt", label)
+                if "count" in v:
+                    count = v["count"]
+                    if isinstance(count, bool) or not isinstance(count, int) or count < 0 or count > MAX_SUPPLY:
+                        c.add(vat + ("count",), f"count must be a whole number of tokens (0 to {MAX_SUPPLY:,}), got {count!r}")
+                        ok = False
+                        continue
                 if not isinstance(phrase, str) or not phrase.strip():
                     c.add(vat + ("prompt",), f"prompt must be non-empty text, got {phrase!r}")
                     ok = False
@@ -393,7 +439,8 @@ def _validate_traits(c: _Collector, raw: Any) -> tuple[Category, ...] | None:
                 c.add(vat, f"prompt phrase {phrase!r} contains '|', which separates prompts; remove it")
                 ok = False
                 continue
-            out.append(TraitValue(label, w, phrase.strip()))
+            count = v.get("count") if isinstance(v, dict) else None
+            out.append(TraitValue(label, w, phrase.strip(), count))
         cats.append(Category(cat, tuple(out)))
     return tuple(cats) if ok else None
 
@@ -481,7 +528,10 @@ def _validate_specials(c: _Collector, raw: Any, base_render: dict[str, Any]) -> 
             else:
                 first_seen[key] = i
         r = sp.get("render") or {}
-        if isinstance(r, dict) and r and isinstance(base_render, dict):
+        if not isinstance(r, dict):
+            c.add(("specials", i, "render"), f"must be a mapping of render settings, e.g. `render: {{iterations: 1000}}`, got {type(r).__name__}")
+            continue
+        if r and isinstance(base_render, dict):
             _validate_render(c, r, ("specials", i, "render"), base=base_render)
         if isinstance(name, str) and isinstance(sp.get("prompt"), str):
             traits = sp.get("traits") or {}
@@ -497,6 +547,9 @@ def _validate_supply(c: _Collector, coll: Any) -> int | None:
         return None
     if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
         c.add(("collection", "supply"), f"must be a positive whole number or `all`, got {s!r}")
+        return None
+    if s > MAX_SUPPLY:
+        c.add(("collection", "supply"), f"must be at most {MAX_SUPPLY:,} tokens, got {s:,}")
         return None
     return s
 
@@ -544,6 +597,199 @@ def _check_input(c: _Collector, root: Path, at: tuple[Any, ...], rel: str) -> No
         return
     if not full.is_file():
         c.add(at, f"file '{rel}' not found (looked for {full})")
+        return
+    problem = image_problem(full)
+    if problem:
+        c.add(at, f"'{rel}' {problem}")
+
+
+def image_problem(path: Path) -> str | None:
+    """Why `path` is not a usable input image, or None. Decodes every pixel, because a
+    truncated or corrupt file opens fine and fails only when read, hours into a build."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return "is empty (0 bytes); export the image again"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_INPUT_PIXELS:
+                    return f"is {w}x{h} pixels, above the limit of {MAX_INPUT_PIXELS:,} (4096x4096); shrink it"
+                im.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        return f"is not an image that can be read ({_one_line(e)}); use a PNG or JPEG"
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
+        return f"cannot be decoded ({_one_line(e)}); the file is corrupt or truncated: export it again"
+    return None
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text[:160]
+
+
+# ---------------------------------------------------------------- numbers, prompts, URLs, counts
+
+
+def _validate_collection_urls(c: _Collector, coll: CollectionSpec) -> None:
+    from urllib.parse import urlsplit
+
+    url = coll.external_url
+    if url:
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme in ("http", "https") and bool(parts.netloc) and not any(ch.isspace() for ch in url)
+        except ValueError:
+            ok = False
+        if not ok:
+            c.add(("collection", "external_url"), f"must be an http:// or https:// address, got {url[:80]!r}")
+
+
+def _validate_numbers(c: _Collector, at: tuple[Any, ...], render: dict[str, Any], only: set[str] | None = None) -> None:
+    """Finite and not absurd: pydantic checks the lower bounds, but lets `.inf` through."""
+    for name, (low, high, _incl) in NUMBER_RANGES.items():
+        if only is not None and name not in only:
+            continue
+        v = render.get(name)
+        if isinstance(v, (int, float)) and (not math.isfinite(v) or v > high):
+            c.add((*at, name), f"must be a finite number from {low:g} to {high:g}, got {v!r}")
+
+
+def prompt_item_problem(item: str) -> str | None:
+    """Trailing `:weight[:stop]` numbers of one prompt item must be finite and in range. Read the
+    way generator.prompts.parse_prompt reads them: up to two trailing numeric fields."""
+    parts = item.strip().split(":")
+    nums: list[float] = []
+    while len(parts) > 1 and len(nums) < 2 and _is_number(parts[-1].strip()):
+        nums.insert(0, float(parts.pop().strip()))
+    shown = item.strip()[:80]
+    if not all(math.isfinite(x) for x in nums):
+        return f"'{shown}': weight and stop must be finite numbers"
+    if nums and abs(nums[0]) > MAX_PROMPT_WEIGHT:
+        return f"'{shown}': weight {nums[0]:g} is outside ±{MAX_PROMPT_WEIGHT:g}"
+    return None
+
+
+def _validate_prompt_numbers(c: _Collector, template: str, categories: tuple[Category, ...] | None,
+                             specials: list[Special], render: RenderSettings | None) -> None:
+    for item in template.split("|"):
+        names = [m.group(1) for m in PLACEHOLDER.finditer(item)]
+        neutral = PLACEHOLDER.sub("x", item)
+        problem = prompt_item_problem(neutral)
+        if problem:
+            c.add(("prompt", "template"), problem)
+            continue
+        for cat in categories or ():
+            if cat.name not in names:
+                continue
+            for v in cat.values:
+                filled = PLACEHOLDER.sub(lambda m: v.phrase if m.group(1) == cat.name else "x", item)
+                problem = prompt_item_problem(filled)
+                if problem:
+                    c.add(("traits", cat.name, v.name), f"its prompt phrase makes the prompt item {problem}")
+    for i, sp in enumerate(specials):
+        for item in sp.prompt.split("|"):
+            problem = prompt_item_problem(item)
+            if problem:
+                c.add(("specials", i, "prompt"), problem)
+    blocks: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    if render is not None:
+        blocks.append((("render",), render.to_dict()))
+    blocks += [(("specials", i, "render"), sp.render) for i, sp in enumerate(specials) if sp.render]
+    for at, block in blocks:
+        for j, ip in enumerate(block.get("image_prompts") or ()):
+            _path, tail = split_image_prompt(str(ip))
+            if tail:
+                problem = prompt_item_problem("x" + tail)
+                if problem:
+                    c.add((*at, "image_prompts", j), problem.replace("'x:", "':"))
+        for j, item in enumerate(block.get("noise_prompts") or ()):
+            problem = noise_prompt_problem(str(item))
+            if problem:
+                c.add((*at, "noise_prompts", j), problem)
+
+
+def noise_prompt_problem(item: str) -> str | None:
+    spec = parse_prompt(item)
+    try:
+        seed = int(spec.text)
+    except ValueError:
+        return f"'{item[:80]}' is not `seed:weight` (e.g. `42:0.5`): '{spec.text[:40]}' is not a whole number"
+    if not 0 <= seed < 2**63:
+        return f"'{item[:80]}': the seed must be from 0 to 2**63-1"
+    return prompt_item_problem(item)
+
+
+def _validate_counts(c: _Collector, categories: tuple[Category, ...], specials: list[Special], generated: int,
+                     radix: Radix, ex: ExclusionIndex) -> None:
+    """Exact counts that cannot be met, each named at its `count:` line. Specials that carry a
+    value count towards it; the values without a count share what is left, by weight."""
+    for ci, cat in enumerate(categories):
+        counted = {vi: v for vi, v in enumerate(cat.values) if v.count is not None}
+        if not counted:
+            continue
+        targets = count_targets(cat, specials)
+        bad = False
+        for vi, v in counted.items():
+            carried = v.count - targets[vi]
+            if targets[vi] < 0:
+                c.add(("traits", cat.name, v.name, "count"), f"count {v.count}, but {carried} specials already carry {cat.name}: {v.name}")
+                bad = True
+        if bad:
+            continue
+        fixed = sum(targets.values())
+        rest = generated - fixed
+        others = [vi for vi in range(len(cat.values)) if vi not in counted]
+        if rest < 0:
+            c.add(("traits", cat.name), f"the counts add up to {fixed:,} tokens, more than the {generated:,} drawn from traits "
+                  f"(supply minus {len(specials)} specials); lower them or raise supply")
+            continue
+        if not others and rest > 0:
+            c.add(("traits", cat.name), f"every value has a count and they add up to {fixed:,}, but {generated:,} tokens are drawn "
+                  f"from traits: make the counts add up to {generated:,}, or leave one value without a count to take the rest")
+            continue
+        reach = ex.allowed_with(radix, ci)
+        for vi, v in counted.items():
+            if reach[vi] < targets[vi]:
+                c.add(("traits", cat.name, v.name, "count"), f"count {v.count} cannot be reached: the exclusions leave only "
+                      f"{reach[vi]:,} allowed combinations with {cat.name}: {v.name}")
+        if others and rest > sum(reach[vi] for vi in others):
+            c.add(("traits", cat.name), f"the values without a count must fill {rest:,} tokens, but the exclusions leave only "
+                  f"{sum(reach[vi] for vi in others):,} allowed combinations with them")
+
+
+def count_targets(cat: Category, specials: Sequence[Special]) -> dict[int, int]:
+    """Counted value index -> tokens to draw from traits (its count minus the specials carrying it)."""
+    out = {}
+    for vi, v in enumerate(cat.values):
+        if v.count is not None:
+            out[vi] = v.count - sum(1 for sp in specials if sp.traits.get(cat.name) == v.name)
+    return out
+
+
+def _rare_value_warnings(c: _Collector, categories: tuple[Category, ...], specials: list[Special], generated: int) -> list[Problem]:
+    """A weighted value expected in fewer than one token may well never appear (issue seen:
+    weight 1 of 11 over 22 tokens gave 0). Expected share ignores exclusions: "about"."""
+    out = []
+    for cat in categories:
+        targets = count_targets(cat, specials)
+        rest = generated - sum(targets.values())
+        free = [v for v in cat.values if v.count is None]
+        total_w = sum(v.weight for v in free)
+        if rest <= 0 or not free:
+            continue
+        for v in free:
+            expected = rest * v.weight / total_w
+            if expected < 1:
+                at = ("traits", cat.name, v.name)
+                out.append(Problem(at, f"expected in about {expected:.2f} of {rest:,} tokens (weight {v.weight:g} of {total_w:g}), "
+                                       f"so it may not appear at all; give it `count: 1` to be sure, or raise its weight", c.doc.line_of(at)))
+    return out
 
 
 def _check_models(c: _Collector, root: Path, at: tuple[Any, ...], models: dict[str, Any]) -> dict[str, Any] | str:

@@ -5,7 +5,9 @@ Everything random lives in `collection.planner` (pure); this module only touches
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +15,11 @@ from typing import Any, Iterator
 
 from buildfiles.atomicio import write_chunks
 from buildfiles.errors import UserError
-from collection.manifest import Manifest, resolve_input, split_image_prompt
-from buildfiles.plan import PLAN_FILE, PlannedToken, collection_to_dict, iter_plan_json
 from buildfiles.hashing import sha256_file
-from buildfiles.plan import CollectionInfo, Royalties
-from collection.planner import count_combinations, plan_tokens
+from buildfiles.plan import PLAN_FILE, CollectionInfo, Plan, PlannedToken, Royalties, collection_to_dict, iter_plan_json, load_plan
+from collection.manifest import Manifest, resolve_input, split_image_prompt
+from collection.planner import Previous, count_combinations, plan_tokens, token_identity
+from collection.state import DONE, RenderState
 from generator.settings import BUNDLED_INIT
 from generator.weights import pin_models
 
@@ -34,6 +36,14 @@ class PlanSummary:
     allowed: int = 0
     counts: dict[str, Counter] = field(default_factory=dict)
     changed: bool = True
+    replanned: bool = False          # a plan.json was there before
+    kept: int = 0                    # same id, same picture (a new name or trait label aside)
+    replaced: list[int] = field(default_factory=list)   # ids whose token changed
+    added: list[int] = field(default_factory=list)      # ids new to the plan
+    removed: list[int] = field(default_factory=list)    # ids the plan no longer has
+    rendered_kept: int = 0
+    rendered_lost: list[int] = field(default_factory=list)  # rendered ids whose picture must change or go
+    state_note: str | None = None    # why the render state could not be read, if it could not
 
 
 def default_build_dir(manifest_path: Path, *, draft: bool = False) -> Path:
@@ -41,11 +51,24 @@ def default_build_dir(manifest_path: Path, *, draft: bool = False) -> Path:
 
 
 def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSummary:
+    """Write plan.json. Re-planning keeps what it can (see collection.planner) and refuses,
+    unless `force`, to change or drop a token that was already rendered."""
     build_dir = Path(build_dir)
+    target = build_dir / PLAN_FILE
+    old, rendered, note = _previous(build_dir)
     inputs = _copy_inputs(m, build_dir)
     total, allowed = count_combinations(m.categories, m.exclusions)
-    summary = PlanSummary(build_dir=build_dir, combinations=total, allowed=allowed)
+    summary = PlanSummary(build_dir=build_dir, combinations=total, allowed=allowed, state_note=note)
     summary.counts = {c.name: Counter() for c in m.categories}
+    summary.replanned = target.exists()
+    render = _rewrite_render(m.render.to_dict(), inputs)
+    old_by_id = {t.id: t for t in old.tokens} if old else {}
+    old_render = old.render if old else {}
+    seen_ids: set[int] = set()
+
+    def picture(render_base: dict[str, Any], t: PlannedToken) -> tuple:
+        # What the image depends on: a new name or trait label keeps the picture.
+        return (t.prompt, t.seed, json.dumps({**render_base, **t.render}, sort_keys=True))
 
     def counted(tokens: Iterator[PlannedToken]) -> Iterator[PlannedToken]:
         for t in tokens:
@@ -55,28 +78,47 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
             else:
                 for cat, v in t.traits.items():
                     summary.counts[cat][v] += 1
+            if summary.replanned:
+                seen_ids.add(t.id)
+                before = old_by_id.get(t.id)
+                if before is None:
+                    summary.added.append(t.id)
+                elif token_identity(before) == token_identity(t) and picture(old_render, before) == picture(render, t):
+                    summary.kept += 1
+                    summary.rendered_kept += t.id in rendered
+                else:
+                    summary.replaced.append(t.id)
+                    if t.id in rendered:
+                        summary.rendered_lost.append(t.id)
             yield t
 
     header = {
         "manifest_sha256": m.sha256,
         "collection": collection_to_dict(_collection_info(m, inputs, allowed)),
         "categories": [c.name for c in m.categories],
-        "render": _rewrite_render(m.render.to_dict(), inputs),
+        "render": render,
         "inputs": {rel: sha for rel, sha in sorted(inputs.values())},
     }
-    tokens = (_rewrite_token(t, inputs) for t in plan_tokens(m))
-    target = build_dir / PLAN_FILE
+    previous = Previous({token_identity(t): t for t in old.tokens}, frozenset(rendered)) if old else None
+    tokens = (_rewrite_token(t, inputs) for t in plan_tokens(m, previous))
     new = build_dir / f".{PLAN_FILE}.new"
     write_chunks(new, iter_plan_json(header, counted(tokens)))
+    if summary.replanned:
+        summary.removed = sorted(set(old_by_id) - seen_ids)
+        summary.rendered_lost += [i for i in summary.removed if i in rendered]
+        if old is None:  # unreadable old plan: nothing rendered can be matched to the new one
+            summary.rendered_lost = sorted(rendered)
+        summary.rendered_lost.sort()
     if target.exists() and target.read_bytes() == new.read_bytes():
         new.unlink()
         summary.changed = False
         return summary
-    rendered = _rendered_count(build_dir)
-    if target.exists() and rendered and not force:
+    if summary.rendered_lost and not force:
         new.unlink()
+        ids = ", ".join(map(str, summary.rendered_lost[:12])) + (" …" if len(summary.rendered_lost) > 12 else "")
         raise UserError(
-            f"the manifest now plans a different collection, but {rendered} token(s) in {build_dir} were rendered from the old plan.json",
+            f"the manifest now plans a different collection: {len(summary.rendered_lost)} token(s) in {build_dir} were "
+            f"rendered from the old plan.json and would be replaced (ids {ids}); the other changes keep every rendered token",
             hint="plan into a new folder with `--out DIR`, or pass `--force` to replace plan.json (stale images are re-rendered)",
             exit_code=2,
         )
@@ -84,9 +126,28 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
     return summary
 
 
-def _rendered_count(build_dir: Path) -> int:
+def _previous(build_dir: Path) -> tuple[Plan | None, set[int], str | None]:
+    """The plan being replaced (None if absent or unreadable), the rendered ids, and a note if the
+    render state could not be read. Rendered = images/{id}.png exists or the state says done."""
+    rendered: set[int] = set()
     images = build_dir / "images"
-    return sum(1 for _ in images.glob("*.png")) if images.is_dir() else 0
+    if images.is_dir():
+        rendered |= {int(p.stem) for p in images.glob("*.png") if p.stem.isdigit()}
+    note = None
+    state_file = build_dir / "state.sqlite"
+    if state_file.is_file():
+        try:
+            with RenderState(state_file) as st:
+                rendered |= {row.id for row in st.all() if row.status == DONE}
+        except sqlite3.Error as e:
+            note = f"{state_file} could not be read ({e}); counted rendered tokens from images/ only"
+    old: Plan | None = None
+    if (build_dir / PLAN_FILE).exists():
+        try:
+            old = load_plan(build_dir)
+        except (UserError, KeyError, TypeError, ValueError, AttributeError):
+            old = None
+    return old, rendered, note
 
 
 def _copy_inputs(m: Manifest, build_dir: Path) -> dict[str, tuple[str, str]]:

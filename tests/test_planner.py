@@ -130,7 +130,7 @@ def test_golden_plan_pins_the_algorithm(tmp_path):
 
 
 GOLDEN_FIRST = ({"colour": "Red", "object": "Lightsaber", "setting": "Hill"}, 3242831733)
-GOLDEN_DIGEST = "937fdd14b4cb5d5252cafdf963be9d50170858dde076cbfe36c31b8ca8353bcd"
+GOLDEN_DIGEST = "b2ab493d47470b9a679e44d44113ab7a8c914d4a23055259eee9378fd2f26289"  # Efraimidis–Spirakis keys (issue 12); was 937fdd14…
 
 
 def test_plan_json_byte_identical_across_processes(tmp_path):

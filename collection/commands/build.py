@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         _m, summary = plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft, hold=hold,
                                       command="build")
         build_dir = summary.build_dir
+        from collection.memory import check_build
+
+        check_build(build_dir, device=args.device, models=args.models, force=args.force)  # before any model loads
         run_after_plan(build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
                        progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address,
                        preview=not args.no_preview)

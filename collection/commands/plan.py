@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_plan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="build directory (default: build/ beside the manifest)")
-    p.add_argument("--force", action="store_true", help="replace a plan.json that differs even if tokens were rendered from it")
+    p.add_argument("--force", action="store_true", help="replace a plan.json even if tokens rendered from it must change or go"
+                   " (for `build`: also try a configuration the memory estimate says will not fit)")
     p.add_argument(
         "--draft",
         action="store_true",
@@ -68,6 +69,10 @@ def print_summary(m, summary) -> None:
         f"({summary.tokens - summary.specials:,} from traits, {summary.specials} specials) "
         f"out of {summary.allowed:,} allowed combinations; plan.json {state} in {summary.build_dir}"
     )
+    if summary.state_note:
+        con.print(f"[yellow]note[/]: {summary.state_note}")
+    if summary.replanned and summary.changed:
+        con.print(replan_line(summary), soft_wrap=True)
     generated = summary.tokens - summary.specials
     if not generated:
         return
@@ -84,3 +89,17 @@ def print_summary(m, summary) -> None:
         con.print(table)
     else:
         con.print(f"({sum(len(c.values) for c in m.categories)} trait values: table omitted)")
+
+
+def replan_line(summary) -> str:
+    """What a re-plan did to the tokens already planned (issue 12: never orphan a render silently)."""
+
+    def ids(xs: list[int]) -> str:
+        return "" if not xs else " (ids " + ", ".join(map(str, xs[:10])) + (" …" if len(xs) > 10 else "") + ")"
+
+    line = (f"re-plan: kept {summary.kept:,} ({summary.rendered_kept:,} rendered), replaced {len(summary.replaced):,}"
+            f"{ids(summary.replaced)}, added {len(summary.added):,}{ids(summary.added)}, removed {len(summary.removed):,}"
+            f"{ids(summary.removed)}")
+    if summary.rendered_lost:
+        line += f"; {len(summary.rendered_lost):,} rendered token(s) will be re-rendered{ids(summary.rendered_lost)}"
+    return line

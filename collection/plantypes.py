@@ -1,0 +1,131 @@
+"""The planner's vocabulary: trait values, categories, exclusions, specials, and counting.
+
+Both the manifest (which builds these from YAML and checks them) and the planner (which
+samples from them) import this module; it imports neither, so the two never form a circle.
+A combination is one value per category, encoded as an integer in mixed radix (first
+category most significant).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+MAX_EXCLUSION_ENUMERATION = 20_000_000
+
+
+@dataclass(frozen=True)
+class TraitValue:
+    name: str             # shown in metadata
+    weight: float
+    phrase: str           # put into the prompt
+    count: int | None = None   # exact number of tokens (specials carrying it included), or None: by weight
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    values: tuple[TraitValue, ...]
+
+    def index(self, value: str) -> int:
+        for i, v in enumerate(self.values):
+            if v.name == value:
+                return i
+        raise KeyError(value)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    # category -> allowed value indexes; a combination matching every entry is excluded
+    match: tuple[tuple[int, frozenset[int]], ...]
+
+
+@dataclass(frozen=True)
+class Special:
+    name: str
+    prompt: str
+    traits: dict[str, str]
+    render: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Radix:
+    sizes: tuple[int, ...]
+    strides: tuple[int, ...]
+    total: int
+
+    @classmethod
+    def of(cls, categories: Sequence[Category]) -> "Radix":
+        sizes = tuple(len(c.values) for c in categories)
+        strides = []
+        s = 1
+        for n in reversed(sizes):
+            strides.append(s)
+            s *= n
+        return cls(sizes, tuple(reversed(strides)), s)
+
+    def decode(self, k: int) -> tuple[int, ...]:
+        return tuple((k // st) % n for st, n in zip(self.strides, self.sizes))
+
+    def encode(self, idx: Sequence[int]) -> int:
+        return sum(i * st for i, st in zip(idx, self.strides))
+
+
+class ExclusionIndex:
+    """Answers "is this combination excluded?" by looking only at the categories exclusions name."""
+
+    def __init__(self, categories: Sequence[Category], exclusions: Sequence[Exclusion]):
+        self.cats = sorted({ci for ex in exclusions for ci, _ in ex.match})
+        self.sizes = [len(categories[c].values) for c in self.cats]
+        sub_total = 1
+        for n in self.sizes:
+            sub_total *= n
+        if sub_total > MAX_EXCLUSION_ENUMERATION:
+            raise ValueError(
+                f"exclusions mention categories with {sub_total:,} joint combinations; "
+                f"keep exclusions to fewer or smaller categories (limit {MAX_EXCLUSION_ENUMERATION:,})"
+            )
+        pos = {c: i for i, c in enumerate(self.cats)}
+        self.mask = bytearray(sub_total)  # 1 = excluded sub-combination
+        self.sub_strides = []
+        s = 1
+        for n in reversed(self.sizes):
+            self.sub_strides.append(s)
+            s *= n
+        self.sub_strides.reverse()
+        for ex in exclusions:
+            ranges = [range(n) for n in self.sizes]
+            for ci, allowed in ex.match:
+                ranges[pos[ci]] = sorted(allowed)  # type: ignore[assignment]
+            for combo in itertools.product(*ranges):
+                self.mask[sum(i * st for i, st in zip(combo, self.sub_strides))] = 1
+        self.excluded_sub = sum(self.mask)
+        self.sub_total = sub_total
+
+    def allowed(self, radix: Radix) -> int:
+        """Allowed combinations: each excluded sub-combination removes every completion of it."""
+        return radix.total - self.excluded_sub * (radix.total // self.sub_total)
+
+    def excluded(self, idx: Sequence[int]) -> bool:
+        if not self.cats:
+            return False
+        return bool(self.mask[sum(idx[c] * st for c, st in zip(self.cats, self.sub_strides))])
+
+    def allowed_with(self, radix: Radix, category: int) -> list[int]:
+        """Allowed combinations holding each value of `category` (one count per value)."""
+        n = radix.sizes[category]
+        if category not in self.cats:
+            return [self.allowed(radix) // n] * n
+        import numpy as np
+
+        completions = radix.total // self.sub_total  # combinations per sub-combination
+        ok = 1 - np.frombuffer(bytes(self.mask), dtype=np.uint8).reshape(self.sizes).astype(np.int64)
+        p = self.cats.index(category)
+        per_value = ok.sum(axis=tuple(i for i in range(len(self.sizes)) if i != p))
+        return [int(x) * completions for x in per_value]
+
+def count_combinations(categories: Sequence[Category], exclusions: Sequence[Exclusion]) -> tuple[int, int]:
+    """(all combinations, allowed combinations), without enumerating the categories exclusions don't name."""
+    radix = Radix.of(categories)
+    return radix.total, ExclusionIndex(categories, exclusions).allowed(radix)
