@@ -253,7 +253,7 @@ def test_counts_with_weights_exclusions_and_specials(tmp_path, capsys):
 def count_doc(colour: dict, supply=10, exclude=()) -> str:
     return json.dumps({
         "collection": {"name": "C", "symbol": "C", "seed": 3, "supply": supply},
-        "render": {"models": "tiny"},
+        "render": {"models": "tiny", "size": [32, 32]},
         "prompt": {"template": "{colour} {object}"},
         "traits": {"colour": colour, "object": {"Saber": 1, "Board": 1, "Hat": 1, "Cup": 1, "Key": 1}},
         "exclude": list(exclude),
