@@ -125,19 +125,21 @@ def advice(render: dict[str, Any], limit_gib: float, device: str = "cpu", models
     if batch > 1:
         for b in range(batch - 1, 0, -1):
             if estimate_peak_gib((w, h), cutn, b, models, device).gib <= limit_gib:
-                tips.append(f"batch_size {b}")
+                tips.append(f"batch_size: {b}")
                 break
     scale = 1.0
     while scale > 0.05 and estimate_peak_gib((int(w * scale), int(h * scale)), cutn, batch, models, device).gib > limit_gib:
         scale -= 0.05
     if scale > 0.05 and scale < 1.0:
         # VQGAN sizes are multiples of 16 in practice
-        tips.append(f"size [{max(16, int(w * scale) // 16 * 16)}, {max(16, int(h * scale) // 16 * 16)}]")
+        tips.append(f"size: [{max(16, int(w * scale) // 16 * 16)}, {max(16, int(h * scale) // 16 * 16)}]")
     for c in (cutn // 2, cutn // 4, 8):
         if 0 < c < cutn and estimate_peak_gib((w, h), c, batch, models, device).gib <= limit_gib:
-            tips.append(f"cutn {c}")
+            tips.append(f"cutn: {c}")
             break
-    return "lower " + (" or ".join(tips) if tips else "size, cutn and batch_size") + " (each alone would fit)" * bool(len(tips) > 1)
+    if not tips:
+        return "lower size, cutn and batch_size together (no one of them alone fits)"
+    return "set " + " or ".join(tips) + (" (each alone fits)" if len(tips) > 1 else "")
 
 
 def check(configs: list[tuple[str, dict[str, Any]]], device: str = "cpu", models: str | None = None,
@@ -198,3 +200,15 @@ def check_build(build_dir, *, device: str | None, models: str | None, force: boo
         return
     raise UserError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
                     hint="lower the settings in the manifest's render block, or pass --force to try anyway", exit_code=2)
+
+
+def oom_message(render: dict[str, Any], device: str, models: Any = None, limit_gib: float | None = None) -> str:
+    """One line for an out-of-memory error caught during a render (e.g. torch.cuda.OutOfMemoryError):
+    the configuration, the estimate, and the settings to lower. For the render driver to raise as a UserError."""
+    limit = limit_gib if limit_gib is not None else machine_memory_gib(device)
+    est = estimate_settings(render, device, models)
+    w, h = render["size"]
+    have = f" of the {limit:.1f} GiB there" if limit else ""
+    target = limit * 0.8 if limit else est.gib / 2
+    return (f"out of memory on {device}: {w}x{h}, cutn {render['cutn']}, batch {render.get('batch_size', 1)} "
+            f"(estimated peak {est}{have}); {advice(render, target, device, models)}")

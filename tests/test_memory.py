@@ -1,0 +1,66 @@
+"""The peak-memory estimate (collection/memory.py): calibrated against measured peaks, and used
+by `validate` (warning, exit 0) and `build` (refusal naming the settings to lower, exit 2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from collection.cli import main
+from collection.memory import advice, check, estimate_peak_gib, oom_message
+from tests.test_manifest_errors import GOOD
+
+FULL = "vqgan_imagenet_f16_16384+ViT-B/32"
+
+# README "Measured" (benchmarks/render.py, CPU, cutn 32, full-size pair) and the tiny pair's two runs.
+MEASURED = [((128, 128), 1, FULL, 3.6), ((256, 256), 1, FULL, 4.6), ((480, 480), 1, FULL, 8.0),
+            ((128, 128), 4, FULL, 10.3), ((256, 256), 4, FULL, 14.3),
+            ((64, 64), 1, "tiny", 1140 / 1024), ((256, 256), 1, "tiny", 5798 / 1024)]
+
+
+@pytest.mark.parametrize("size, batch, models, gib", MEASURED)
+def test_estimate_matches_measured_peaks(size, batch, models, gib):
+    est = estimate_peak_gib(size, 32, batch, models, "cpu").gib
+    assert abs(est - gib) <= 0.05 * gib, (est, gib)
+
+
+def test_estimate_grows_with_every_setting():
+    base = estimate_peak_gib((256, 256), 32, 1, FULL).gib
+    assert estimate_peak_gib((512, 512), 32, 1, FULL).gib > base
+    assert estimate_peak_gib((256, 256), 64, 1, FULL).gib > base
+    assert estimate_peak_gib((256, 256), 32, 2, FULL).gib > base
+    assert estimate_peak_gib((256, 256), 32, 1, "vqgan_imagenet_f16_16384+ViT-L/14").gib > base
+    own = {"vqgan": {"name": "mine_f16", "config": "/x.yaml", "checkpoint": "/x.ckpt"}, "clip": "ViT-B/32"}
+    assert estimate_peak_gib((256, 256), 32, 1, own).gib == pytest.approx(base)
+
+
+def test_check_names_the_settings_to_lower():
+    render = {"size": [512, 512], "cutn": 64, "batch_size": 4, "models": FULL}
+    (line,) = check([("render", render)], "cpu", limit_gib=20)
+    assert line.startswith("render: 512x512, cutn 64, batch 4 on cpu needs about 38.0 GiB at peak, more than the 20.0 GiB")
+    assert "batch_size: 2" in line and "size: [" in line
+    for tip in line.split("set ", 1)[1].split(" (")[0].split(" or "):  # each suggestion really fits
+        key, value = tip.split(": ", 1)
+        fixed = dict(render, **{key: eval(value)})
+        assert estimate_peak_gib(fixed["size"], fixed["cutn"], fixed["batch_size"], FULL).gib <= 20
+    assert check([("render", render)], "cpu", limit_gib=64) == []
+    assert "no one of them alone fits" in advice({"size": [4096, 4096], "cutn": 512, "batch_size": 1, "models": FULL}, 2)
+    assert oom_message(render, "cuda", limit_gib=24).startswith("out of memory on cuda: 512x512, cutn 64, batch 4")
+
+
+def test_validate_warns_and_exits_zero(tmp_path, capsys):
+    f = tmp_path / "manifest.yaml"
+    f.write_text(GOOD.replace("size: [32, 32]", "size: [512, 512]").replace("models: tiny", f"models: {FULL}"))
+    assert main(["validate", str(f), "--memory", "4"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: render: 512x512, cutn 32, batch 1 on cpu needs about" in err and "more than the 4.0 GiB" in err
+
+
+def test_build_refuses_a_configuration_that_cannot_fit(tmp_path, capsys):
+    f = tmp_path / "manifest.yaml"
+    # The tiny pair downsamples by 2 only: its attention map at 2048² is ~1e12 entries.
+    f.write_text(GOOD.replace("size: [32, 32]", "size: [2048, 2048]"))
+    assert main(["build", str(f), "--device", "cpu", "--no-preview"]) == 2
+    err = capsys.readouterr().err
+    assert "error: render: 2048x2048, cutn 32, batch 1 on cpu needs about" in err
+    assert "--force" in err and "Traceback" not in err
+    assert not (tmp_path / "build" / "images").exists()
