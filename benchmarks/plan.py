@@ -1,7 +1,9 @@
 """Planning speed and memory.
 
 (a) 10,000 tokens sampled from a manifest with over 100,000 combinations and a few exclusions;
-(b) `supply: all` over 1,000,000+ combinations, plan.json streamed to disk.
+(b) the same with exact counts on two values (`count:`);
+(c) re-planning (a) after adding an exclusion, the old plan.json in place (kept/replaced report);
+(d) `supply: all` over 1,000,000+ combinations, plan.json streamed to disk.
 Each case runs in a fresh process: wall time, and peak resident memory (ru_maxrss) of
 that process, which includes the interpreter and imports (~60 MiB) — measured beside
 a process that only imports, so the planner's own share shows.
@@ -38,9 +40,12 @@ def manifest(values: list[int], supply, exclusions: list[dict]) -> dict:
     }
 
 
-def run_case(doc: dict, write: bool) -> dict:
+def run_case(doc: dict, write: bool, before: dict | None = None) -> dict:
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "manifest.yaml"
+        if before is not None:  # plan the unedited manifest first; time only the re-plan
+            f.write_text(json.dumps(before))
+            make_plan(load_manifest(f), Path(d) / "build")
         f.write_text(json.dumps(doc))
         t0 = time.perf_counter()
         m = load_manifest(f)
@@ -58,10 +63,21 @@ def run_case(doc: dict, write: bool) -> dict:
 
 
 EXCL = [{"c0": "v0_1", "c1": "v1_2"}, {"c2": ["v2_0", "v2_3"], "c3": "v3_4"}, {"c1": "v1_0"}]
+
+
+def with_counts(doc: dict) -> dict:
+    doc["traits"]["c0"]["v0_3"] = {"weight": 1, "count": 50}
+    doc["traits"]["c0"]["v0_5"] = {"weight": 1, "count": 1500}
+    return doc
+
+
 CASES = {
     "imports only": None,
     "10,000 of 160,000 (tokens only)": (manifest([20, 20, 20, 20], 10_000, EXCL), False),
     "10,000 of 160,000 (+ plan.json)": (manifest([20, 20, 20, 20], 10_000, EXCL), True),
+    "10,000 of 160,000, 2 counts (+ plan.json)": (with_counts(manifest([20, 20, 20, 20], 10_000, EXCL)), True),
+    "re-plan 10,000 after +1 exclusion": (manifest([20, 20, 20, 20], 10_000, EXCL + [{"c2": "v2_7"}]), True,
+                                          manifest([20, 20, 20, 20], 10_000, EXCL)),
     "all of 1,000,000 (tokens only)": (manifest([100, 100, 100], "all", EXCL[:1]), False),
     "all of 1,000,000 (+ plan.json)": (manifest([100, 100, 100], "all", EXCL[:1]), True),
 }

@@ -5,7 +5,6 @@ Everything random lives in `collection.planner` (pure); this module only touches
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from collections import Counter
@@ -66,9 +65,13 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
     old_render = old.render if old else {}
     seen_ids: set[int] = set()
 
-    def picture(render_base: dict[str, Any], t: PlannedToken) -> tuple:
-        # What the image depends on: a new name or trait label keeps the picture.
-        return (t.prompt, t.seed, json.dumps({**render_base, **t.render}, sort_keys=True))
+    same_defaults = old_render == render
+
+    def same_picture(before: PlannedToken, t: PlannedToken) -> bool:
+        # What the image depends on: prompt, seed, settings. A new name or trait label keeps the picture.
+        if (before.prompt, before.seed) != (t.prompt, t.seed):
+            return False
+        return before.render == t.render if same_defaults else {**old_render, **before.render} == {**render, **t.render}
 
     def counted(tokens: Iterator[PlannedToken]) -> Iterator[PlannedToken]:
         for t in tokens:
@@ -83,7 +86,7 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
                 before = old_by_id.get(t.id)
                 if before is None:
                     summary.added.append(t.id)
-                elif token_identity(before) == token_identity(t) and picture(old_render, before) == picture(render, t):
+                elif before.special == t.special and before.traits == t.traits and same_picture(before, t):
                     summary.kept += 1
                     summary.rendered_kept += t.id in rendered
                 else:

@@ -211,13 +211,13 @@ class Caps:
                 self.rest[ci] += 1
 
 
-def select(m: Manifest, pins: Sequence[int] = ()) -> tuple[Sequence[int], list[int]]:
+def select(m: Manifest, pins: Sequence[int] = (), ex: ExclusionIndex | None = None) -> tuple[Sequence[int], list[int]]:
     """(selected combinations in priority order, pins that could not stay).
 
     Pins (rendered combinations, still allowed) come first in their own key order; then
     the ranking fills the rest. Without counts or pins this is the plain top-n."""
     radix = Radix.of(m.categories)
-    ex = ExclusionIndex(m.categories, m.exclusions)
+    ex = ex or ExclusionIndex(m.categories, m.exclusions)
     n = m.generated
     if n is None:  # supply: all
         return array("Q", (k for k, _ in iter_allowed(radix, ex))), []
@@ -411,7 +411,7 @@ def plan_tokens(m: Manifest, previous: Previous | None = None) -> Iterator[Plann
     prev = previous or Previous()
     radix = Radix.of(m.categories)
     ex = ExclusionIndex(m.categories, m.exclusions)
-    combos, _dropped = select(m, _pins(m, radix, ex, prev))
+    combos, _dropped = select(m, _pins(m, radix, ex, prev), ex)
     coll = m.collection
     fill = compile_template(m.template, m.categories)
     name_fmt = coll.token_name.replace("{collection}", coll.name)
