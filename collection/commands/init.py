@@ -34,5 +34,5 @@ def run(args: argparse.Namespace) -> int:
         shutil.copyfile(BUNDLED_JAX, d / "jax.png")
     print(f"created {manifest} and {d / 'jax.png'} (the stand-in Jax sketch: replace it with yours)")
     print(f"next: roboz-collection validate {manifest}")
-    print(f"      roboz-collection build {manifest}          (add `--models tiny` to try it without weights)")
+    print(f"      roboz-collection build {manifest} --draft --models tiny   (the pipeline in minutes, without weights)")
     return 0
