@@ -192,9 +192,10 @@ def reroll_tokens(build_dir: Path | str, plan: Plan, ids: Iterable[int], seeds: 
 
 
 def apply_reroll(build_dir: Path | str, ids: Iterable[int], seeds: dict[int, int] | None = None, *, reason: str = "reroll",
-                 render: bool = True, **render_options):
+                 render: bool = True, on_recorded=None, **render_options):
     """Re-roll `ids` and re-render exactly them, under the build lock: the one path for `reroll` and `review`.
 
+    `on_recorded(changes)` runs once the new seeds are on disk, before rendering.
     Returns (changes, RenderReport or None when render=False).
     """
     from buildfiles.lock import build_lock
@@ -204,6 +205,8 @@ def apply_reroll(build_dir: Path | str, ids: Iterable[int], seeds: dict[int, int
     plan = load_plan(build_dir)
     with build_lock(build_dir, "reroll"):
         changes = reroll_tokens(build_dir, plan, ids, seeds, reason)
+        if on_recorded is not None:
+            on_recorded(changes)
         report = None
         if render:
             from collection.render_step import render_build

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "build",
     "render",
     "reroll",
+    "review",
     "metadata",
     "preview",
     "publish",

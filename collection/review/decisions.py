@@ -1,0 +1,96 @@
+"""review.json: what the artist decided per token in the review page, and applying it.
+
+    {"format": "roboz-review/1",
+     "tokens": {"7": {"decision": "reject"}, "9": {"decision": "pick", "seed": 1234}, "3": {"decision": "keep"}}}
+
+"reject" re-rolls the token (its next seed); "pick" renders one of its candidates' seeds in full,
+pinned; "keep" is a note to oneself. Applying goes through collection.reroll.apply_reroll, the
+code of `roboz-collection reroll`; applied decisions leave the file (rerolls.json has the record).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from buildfiles import atomicio
+from buildfiles.errors import UserError
+
+REVIEW_FILE = "review.json"
+REVIEW_FORMAT = "roboz-review/1"
+DECISIONS = ("keep", "reject", "pick")
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str          # keep | reject | pick
+    seed: int | None = None  # pick: the candidate's seed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision} if self.seed is None else {"decision": self.decision, "seed": self.seed}
+
+
+def review_path(build_dir: Path | str) -> Path:
+    return Path(build_dir) / REVIEW_FILE
+
+
+def load_decisions(build_dir: Path | str) -> dict[int, Decision]:
+    p = review_path(build_dir)
+    try:
+        raw = json.loads(p.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{p} is not valid JSON ({e})", hint="delete it to start the review afresh") from None
+    if not isinstance(raw, dict) or raw.get("format") != REVIEW_FORMAT:
+        raise UserError(f"{p}: unknown format", hint=f"expected {REVIEW_FORMAT!r}; delete it to start afresh")
+    out = {}
+    for k, v in (raw.get("tokens") or {}).items():
+        d = parse_decision(v)
+        out[int(k)] = d
+    return out
+
+
+def parse_decision(v: Any) -> Decision:
+    """A decision from JSON (the file or a request); ValueError names what is wrong."""
+    if not isinstance(v, dict) or v.get("decision") not in DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}")
+    seed = v.get("seed")
+    if v["decision"] == "pick":
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+            raise ValueError("pick needs the candidate's seed (0 to 2**32-1)")
+        return Decision("pick", seed)
+    return Decision(v["decision"])
+
+
+def save_decisions(build_dir: Path | str, decisions: dict[int, Decision]) -> None:
+    atomicio.write_json(review_path(build_dir), {"format": REVIEW_FORMAT,
+                                                 "tokens": {str(k): d.to_dict() for k, d in sorted(decisions.items())}})
+
+
+def pending(decisions: dict[int, Decision]) -> tuple[list[int], dict[int, int]]:
+    """(ids to re-roll: rejected and picked, {id: pinned seed} for the picked)."""
+    ids = sorted(i for i, d in decisions.items() if d.decision in ("reject", "pick"))
+    return ids, {i: d.seed for i, d in decisions.items() if d.decision == "pick"}
+
+
+def apply_decisions(build_dir: Path | str, **render_options):
+    """Re-roll the rejected, render the picked candidates' seeds; the same path as `reroll`.
+
+    Returns (changes, RenderReport or None), or ([], None) when nothing is decided.
+    """
+    from collection.reroll import apply_reroll
+
+    decisions = load_decisions(build_dir)
+    ids, seeds = pending(decisions)
+    if not ids:
+        return [], None
+
+    def done(_changes) -> None:
+        # Recorded in rerolls.json: the decisions are spent, even if rendering stops half-way
+        # (the tokens are stale, so the next render or build paints them with their new seeds).
+        save_decisions(build_dir, {i: d for i, d in load_decisions(build_dir).items() if i not in ids})
+
+    return apply_reroll(build_dir, ids, seeds, reason="review", on_recorded=done, **render_options)
