@@ -8,7 +8,6 @@ category most significant).
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -86,21 +85,26 @@ class ExclusionIndex:
                 f"exclusions mention categories with {sub_total:,} joint combinations; "
                 f"keep exclusions to fewer or smaller categories (limit {MAX_EXCLUSION_ENUMERATION:,})"
             )
+        import numpy as np
+
         pos = {c: i for i, c in enumerate(self.cats)}
-        self.mask = bytearray(sub_total)  # 1 = excluded sub-combination
         self.sub_strides = []
         s = 1
         for n in reversed(self.sizes):
             self.sub_strides.append(s)
             s *= n
         self.sub_strides.reverse()
+        # 1 = excluded sub-combination. Marked with numpy's fancy indexing: a rule naming several
+        # large categories covers millions of cells, too many for a Python loop at validate time.
+        mask = np.zeros(self.sizes or [1], dtype=np.uint8)
         for ex in exclusions:
-            ranges = [range(n) for n in self.sizes]
+            axes: list = [np.arange(n) for n in self.sizes]
             for ci, allowed in ex.match:
-                ranges[pos[ci]] = sorted(allowed)  # type: ignore[assignment]
-            for combo in itertools.product(*ranges):
-                self.mask[sum(i * st for i, st in zip(combo, self.sub_strides))] = 1
-        self.excluded_sub = sum(self.mask)
+                axes[pos[ci]] = np.array(sorted(allowed), dtype=np.int64)
+            if all(len(a) for a in axes):
+                mask[np.ix_(*axes)] = 1
+        self.excluded_sub = int(mask.sum()) if self.cats else 0
+        self.mask = bytearray(mask.tobytes()) if self.cats else bytearray(1)
         self.sub_total = sub_total
 
     def allowed(self, radix: Radix) -> int:
@@ -120,9 +124,9 @@ class ExclusionIndex:
         import numpy as np
 
         completions = radix.total // self.sub_total  # combinations per sub-combination
-        ok = 1 - np.frombuffer(bytes(self.mask), dtype=np.uint8).reshape(self.sizes).astype(np.int64)
+        ok = np.frombuffer(self.mask, dtype=np.uint8).reshape(self.sizes) == 0
         p = self.cats.index(category)
-        per_value = ok.sum(axis=tuple(i for i in range(len(self.sizes)) if i != p))
+        per_value = np.count_nonzero(ok, axis=tuple(i for i in range(len(self.sizes)) if i != p)) if len(self.sizes) > 1 else ok
         return [int(x) * completions for x in per_value]
 
 def count_combinations(categories: Sequence[Category], exclusions: Sequence[Exclusion]) -> tuple[int, int]:

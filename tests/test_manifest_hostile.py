@@ -230,3 +230,15 @@ def test_fuzz_random_yaml(tmp_path, capsys, text):
     _validate_in_process(tmp_path, text)
     out = capsys.readouterr()
     assert "Traceback" not in out.err + out.out
+
+
+def test_heavy_exclusions_and_counts_stay_within_bounds(tmp_path, capsys):
+    """Exclusions covering ~13 M sub-combinations of four 66-value categories, and counts in two
+    of them: validate still answers within the fuzz bounds (marked with numpy, not a Python loop)."""
+    vals = lambda i, n: ", ".join(f"v{i}_{j}" for j in range(n))  # noqa: E731
+    traits = "".join(f"  c{i}: {{" + ", ".join(f"v{i}_{j}: 1" for j in range(66)) + "}\n" for i in range(4))
+    traits = traits.replace("v0_5: 1", "v0_5: {count: 3}").replace("v1_7: 1", "v1_7: {count: 2}")
+    text = (GOOD.split("traits:")[0].replace("{colour} rusty roboz {object}", "{c0} {c1} {c2} {c3}")
+            + "traits:\n" + traits + "exclude:\n  - {" + ", ".join(f"c{i}: [{vals(i, 60)}]" for i in range(4)) + "}\n")
+    _validate_in_process(tmp_path, text)
+    assert "ok:" in capsys.readouterr().out

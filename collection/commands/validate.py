@@ -15,6 +15,9 @@ examples:
 """
 
 
+JOINT_CHECK_MAX = 1_000_000  # combinations; above, `plan` finds out (validate stays well under 2 s)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("manifest", type=Path)
     p.add_argument("--device", default="cpu", help="device the build will use, for the memory estimate (default: cpu)")
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     m = load_manifest(args.manifest)
     total, allowed = count_combinations(m.categories, m.exclusions)
-    if sum(1 for c in m.categories if any(v.count is not None for v in c.values)) > 1:
+    if sum(1 for c in m.categories if any(v.count is not None for v in c.values)) > 1 and total <= JOINT_CHECK_MAX:
         select(m)  # counts in several categories interact: only a real draw tells (CountsError, exit 2)
     warnings = [format_problem(m.path, w) for w in m.warnings]
     configs = plan_configs(m.render.to_dict(), [(f"specials[{i}].render", sp.render) for i, sp in enumerate(m.specials)])
