@@ -113,23 +113,24 @@ class RerollChange:
 
 def check_not_minted(build_dir: Path, ids: Iterable[int]) -> None:
     """On a non-local chain the provenance hash is public: a minted token's picture is final."""
-    from contracts.chain import LOCAL_CHAIN_IDS
-    from contracts.mint import MintRecord
+    from buildfiles.mint_journal import load_journal
+    from contracts.keys import LOCAL_CHAIN_IDS
 
-    rec = MintRecord.load(build_dir)
-    if rec is None or rec.data.get("chain_id") in LOCAL_CHAIN_IDS:
-        return
-    minted = rec.data.get("minted") or {}
-    first, count = minted.get("first_id"), minted.get("count") or 0
-    on_chain = [i for i in ids if first is not None and first <= i < first + count]
-    where = f"{rec.data.get('network') or 'chain'} (chain id {rec.data.get('chain_id')})"
-    if on_chain:
-        raise UserError(f"token(s) {', '.join(map(str, on_chain))} are minted on {where}: their provenance is on chain",
-                        hint="re-rolling is for tokens not minted yet; a local chain (anvil) can be minted again", exit_code=2)
-    if first is None and rec.txs:
-        raise UserError(f"a mint on {where} has started (mint.json): the provenance may already be on chain",
-                        hint="finish the mint first (`roboz-collection mint BUILD_DIR`); minted tokens cannot be re-rolled",
-                        exit_code=2)
+    for chain in load_journal(build_dir).chains.values():
+        if chain.chain_id in LOCAL_CHAIN_IDS:
+            continue
+        minted = chain.minted or {}
+        first, count = minted.get("first_id"), minted.get("count") or 0
+        on_chain = [i for i in ids if first is not None and first <= i < first + count]
+        where = f"{chain.network or 'chain'} (chain id {chain.chain_id})"
+        if on_chain:
+            raise UserError(f"token(s) {', '.join(map(str, on_chain))} are minted on {where}: their provenance is on chain",
+                            hint="re-rolling is for tokens not minted yet; a local chain (anvil) can be minted again",
+                            exit_code=2)
+        if first is None and chain.txs:
+            raise UserError(f"a mint on {where} has started (mint.json): the provenance may already be on chain",
+                            hint="finish the mint first (`roboz-collection mint BUILD_DIR`); minted tokens cannot be re-rolled",
+                            exit_code=2)
 
 
 def mark_stale(build_dir: Path | str, ids: Iterable[int]) -> list[str]:

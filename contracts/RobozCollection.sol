@@ -17,7 +17,8 @@ abstract contract FirstTokenId {
 }
 
 /// @title One roboz-collection NFT collection.
-/// @notice ERC721A (cheap batch mints) with ERC-2981 royalties, ERC-4906 metadata
+/// @notice ERC721A (cheap batch mints, or the whole supply minted in the constructor with
+/// ERC-2309 ConsecutiveTransfer events) with ERC-2981 royalties, ERC-4906 metadata
 /// update events, ERC-7572 contractURI and a provenance hash that can be set once.
 /// One audited source serves every collection: name, symbol, supply, first id and
 /// royalties come from the plan as constructor arguments, so the committed artifact
@@ -53,6 +54,10 @@ contract RobozCollection is FirstTokenId, ERC721A, ERC2981, Ownable {
     error WrongPayment(uint256 expected, uint256 sent);
     error WalletLimitExceeded(uint256 limit, uint256 alreadyMinted, uint256 requested);
     error WithdrawFailed();
+    error BadMintChunk(uint256 chunk, uint256 limit);
+
+    /// ERC721A's `_MAX_MINT_ERC2309_QUANTITY_LIMIT` (private there).
+    uint256 public constant MINT_AT_DEPLOY_CHUNK_LIMIT = 5000;
 
     constructor(
         string memory name_,
@@ -63,15 +68,31 @@ contract RobozCollection is FirstTokenId, ERC721A, ERC2981, Ownable {
         string memory contractURI_,
         address royaltyReceiver,
         uint96 royaltyBps,
-        address owner_
+        address owner_,
+        address mintAllTo,
+        uint256 mintChunk
     ) FirstTokenId(firstTokenId_) ERC721A(name_, symbol_) Ownable(owner_) {
         maxSupply = maxSupply_;
         _baseTokenURI = baseURI_;
         _contractURI = contractURI_;
         if (royaltyBps > 0) _setDefaultRoyalty(royaltyReceiver, royaltyBps);
+        if (mintAllTo != address(0)) _mintAllAtDeploy(mintAllTo, maxSupply_, mintChunk);
     }
 
     // ---------------------------------------------------------------- minting
+
+    /// Mint-at-deploy: the whole supply to `to`, one ERC-2309 ConsecutiveTransfer per chunk of
+    /// at most `chunk` ids (ERC721A allows 5,000 per call), so the gas no longer grows per token.
+    /// The first transfer of a token scans back to its chunk's first id: smaller chunks cost a
+    /// little more here and bound that scan.
+    function _mintAllAtDeploy(address to, uint256 quantity, uint256 chunk) private {
+        if (chunk == 0 || chunk > MINT_AT_DEPLOY_CHUNK_LIMIT) revert BadMintChunk(chunk, MINT_AT_DEPLOY_CHUNK_LIMIT);
+        while (quantity > 0) {
+            uint256 n = quantity < chunk ? quantity : chunk;
+            _mintERC2309(to, n);
+            quantity -= n;
+        }
+    }
 
     /// Owner batch mint. `firstId` must equal the next id to be minted, so a mint
     /// transaction sent twice (a retry after a crash) reverts instead of minting

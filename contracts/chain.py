@@ -50,6 +50,16 @@ def anvil_binary() -> Path:
     return ANVIL_BIN
 
 
+# What a child process may inherit. Everything else stays behind: a detached anvil outlives
+# `mint` and is readable in /proc/<pid>/environ, so ROBOZ_PRIVATE_KEY, PINATA_JWT, provider
+# URLs with API keys and the like must never reach it.
+CHILD_ENV_KEEP = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ")
+
+
+def scrubbed_env() -> dict[str, str]:
+    return {k: os.environ[k] for k in CHILD_ENV_KEEP if k in os.environ}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -101,7 +111,7 @@ def start_anvil(
     out = open(log, "ab") if log else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=detach)
+                                start_new_session=detach, env=scrubbed_env())
     finally:
         if log:
             out.close()

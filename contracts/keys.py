@@ -89,23 +89,43 @@ def write_keystore(path: Path, account: LocalAccount, password: str) -> Path:
     return write_json(path, Account.encrypt(account.key, password))
 
 
-def load_account(chain_id: int, *, keystore: Path | None = None) -> LocalAccount:
+def key_configured(keystore: Path | None) -> bool:
+    """Whether the user gave a key at all (checked before connecting, to report what is missing in one go)."""
+    return keystore is not None or bool(os.environ.get(KEY_ENV, "").strip())
+
+
+def account_from_hex(text: str, source: str) -> LocalAccount:
+    """A key given as hex: exactly 32 bytes (64 hex digits, 0x optional).
+
+    eth-account pads a short key with zeros, so a key with a digit missing would silently
+    become another account; refuse anything but 64 digits. Never echo the value: it may be
+    a real key with a typo.
+    """
+    digits = text.strip().removeprefix("0x").removeprefix("0X")
+    if len(digits) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        what = f"{len(digits)} characters" if digits else "empty"
+        raise UserError(f"{source} is not a valid private key ({what}; expected exactly 64 hex digits, 32 bytes)",
+                        exit_code=2)
+    try:
+        return Account.from_key(bytes.fromhex(digits))
+    except Exception:  # zero, or not below the curve order
+        raise UserError(f"{source} is not a valid private key (out of range)", exit_code=2) from None
+
+
+def load_account(chain_id: int, *, keystore: Path | None = None, missing_hint: str | None = None) -> LocalAccount:
     """The account that signs, checked against the chain it will sign for."""
     if keystore is not None:
         account = load_keystore(keystore)
         source = f"keystore {keystore}"
     elif os.environ.get(KEY_ENV):
-        try:
-            account = Account.from_key(os.environ[KEY_ENV].strip())
-        except Exception:
-            # Never echo the value: it may be a real key with a typo.
-            raise UserError(f"{KEY_ENV} is not a valid private key (expected 32 bytes of hex)", exit_code=2) from None
+        account = account_from_hex(os.environ[KEY_ENV], KEY_ENV)
         source = KEY_ENV
     elif chain_id in LOCAL_CHAIN_IDS:
         return anvil_account(0)
     else:
         raise UserError(f"no signing key for chain {chain_id}",
-                        hint=f"set {KEY_ENV} or pass --keystore FILE (an encrypted eth keystore)", exit_code=2)
+                        hint=missing_hint or f"set {KEY_ENV} or pass --keystore FILE (an encrypted eth keystore)",
+                        exit_code=2)
     if is_anvil_default(account.address) and chain_id not in LOCAL_CHAIN_IDS:
         raise UserError(f"the key from {source} is one of anvil's public default keys; refusing it on chain {chain_id}",
                         hint="anyone can spend from these accounts: use your own key outside a local chain", exit_code=2)

@@ -1,4 +1,4 @@
-"""Transactions as data: connect, build (EIP-1559 fees, estimated gas), sign, send, await.
+"""Transactions as data: typed parameters, one signer every transaction goes through, receipts.
 
 Sending is split in two so the caller can record a transaction's hash before it is
 broadcast: `sign()` gives the hash (keccak of the signed bytes), the caller writes
@@ -24,12 +24,40 @@ RECEIPT_TIMEOUT = 300.0   # seconds; Sepolia blocks are 12 s, a congested one ca
 
 
 @dataclass(frozen=True)
+class TxParams:
+    """One transaction to sign: the call only; nonce, fees and chain id are the signer's business."""
+
+    data: str                  # 0x-prefixed calldata (creation code when `to` is None)
+    to: str | None = None      # None: contract creation
+    value: int = 0
+    gas: int | None = None     # None: estimate now. Given where an estimate would see the wrong state
+                               # (a mint pipelined behind batches not mined yet would revert in it).
+
+    def call(self, sender: str) -> dict[str, Any]:
+        d: dict[str, Any] = {"from": sender, "data": self.data, "value": self.value}
+        if self.to is not None:
+            d["to"] = self.to
+        return d
+
+
+@dataclass(frozen=True)
 class Receipt:
     tx_hash: str
     status: int            # 1 success, 0 reverted
     block: int
     gas_used: int
     contract_address: str | None
+    revert_reason: str | None = None   # the signer fills it in when status is 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 1
+
+    def check(self, what: str) -> "Receipt":
+        """This receipt, or a one-line UserError saying why the transaction reverted."""
+        if not self.ok:
+            raise UserError(f"{what} transaction {self.tx_hash} reverted: {self.revert_reason or 'no reason given'}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -45,17 +73,6 @@ def redact_url(url: str) -> str:
     """scheme://host[:port] only: RPC URLs often carry an API key in the path or query."""
     p = urllib.parse.urlsplit(url)
     return f"{p.scheme}://{p.hostname or ''}{':' + str(p.port) if p.port else ''}"
-
-
-def connect(url: str, timeout: float = 30.0) -> tuple[Web3, int]:
-    """A Web3 on an HTTP RPC and its chain id; one-line UserError if it does not answer."""
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
-    try:
-        chain_id = w3.eth.chain_id
-    except Exception as e:  # requests, OSError, JSON errors: all mean "no usable RPC here"
-        raise UserError(f"cannot reach the RPC at {redact_url(url)} ({type(e).__name__})",
-                        hint="check the URL and your network; for --network local run `cd contracts && npm ci`") from None
-    return w3, int(chain_id)
 
 
 # ---------------------------------------------------------------- reverts
@@ -125,33 +142,32 @@ def fee_fields(w3: Web3) -> dict[str, int]:
     return {"maxFeePerGas": 2 * int(base) + tip, "maxPriorityFeePerGas": tip}
 
 
-class Sender:
-    """Signs and sends for one account on one chain, keeping the nonce locally.
+class Signer:
+    """The one way a transaction leaves this program: for one account on one chain.
 
-    The first nonce comes from the node's pending count, so transactions still
-    in the mempool from a crashed run are not overwritten by accident.
+    It keeps the nonce locally; the first comes from the node's pending count, so
+    transactions still in the mempool from a crashed run are not overwritten by accident.
     """
 
     def __init__(self, w3: Web3, account, chain_id: int, abi: list[dict[str, Any]],
                  receipt_timeout: float = RECEIPT_TIMEOUT, poll: float = 0.1):
-        self.w3, self.account, self.chain_id, self.abi = w3, account, chain_id, abi
+        self.w3, self._account, self.chain_id, self.abi = w3, account, chain_id, abi
         self.receipt_timeout, self.poll = receipt_timeout, poll
         self._nonce: int | None = None
 
     @property
     def address(self) -> str:
-        return self.account.address
+        return self._account.address
 
     def next_nonce(self) -> int:
         if self._nonce is None:
             self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
         return self._nonce
 
-    def sign(self, tx: dict[str, Any], what: str) -> SignedTx:
-        """Estimate gas (turning a revert into a decoded one-line error), set fees and nonce, sign."""
-        tx = {"from": self.address, "chainId": self.chain_id, "value": 0, **tx}
+    def estimate(self, tx: TxParams, what: str) -> int:
+        """Gas for `tx` with the safety margin, turning a revert into a decoded one-line error."""
         try:
-            gas = int(self.w3.eth.estimate_gas(tx) * GAS_MARGIN)
+            return int(self.w3.eth.estimate_gas(tx.call(self.address)) * GAS_MARGIN)
         except ContractLogicError as e:
             raise UserError(f"{what} would revert: {decode_revert(self.abi, _revert_data(e))}") from None
         except Web3RPCError as e:
@@ -159,9 +175,13 @@ class Sender:
             if data:
                 raise UserError(f"{what} would revert: {decode_revert(self.abi, data)}") from None
             raise self._rpc_error(what, e) from None
+
+    def sign(self, tx: TxParams, what: str) -> SignedTx:
+        """Gas (estimated unless given), fees, nonce, a funds check, then the signature."""
+        gas = tx.gas if tx.gas is not None else self.estimate(tx, what)
         fees = fee_fields(self.w3)
         price = fees.get("maxFeePerGas", fees.get("gasPrice", 0))
-        max_cost = gas * price + int(tx["value"])
+        max_cost = gas * price + tx.value
         balance = self.w3.eth.get_balance(self.address)
         if balance < max_cost:
             raise UserError(
@@ -169,9 +189,9 @@ class Sender:
                 f"on chain {self.chain_id}, needs up to {Web3.from_wei(max_cost, 'ether')} ETH",
                 hint="fund the account (on Sepolia: a faucet) and re-run; progress so far is kept in mint.json")
         nonce = self.next_nonce()
-        full = {**tx, **fees, "gas": gas, "nonce": nonce}
-        full.pop("from")
-        signed = self.account.sign_transaction(full)
+        full = {k: v for k, v in tx.call(self.address).items() if k != "from"}
+        full.update(fees, gas=gas, nonce=nonce, chainId=self.chain_id)
+        signed = self._account.sign_transaction(full)
         return SignedTx("0x" + bytes(signed.hash).hex(), nonce, bytes(signed.raw_transaction), gas, max_cost)
 
     def broadcast(self, stx: SignedTx, what: str) -> str:
@@ -182,7 +202,7 @@ class Sender:
         self._nonce = stx.nonce + 1
         return stx.tx_hash
 
-    def send(self, tx: dict[str, Any], what: str, record: Callable[[SignedTx], None]) -> SignedTx:
+    def send(self, tx: TxParams, what: str, record: Callable[[SignedTx], None]) -> SignedTx:
         """sign -> record(hash) -> broadcast. `record` must persist the hash before we send."""
         stx = self.sign(tx, what)
         record(stx)
@@ -190,13 +210,19 @@ class Sender:
         return stx
 
     def wait(self, tx_hash: str, what: str, timeout: float | None = None) -> Receipt:
+        """The receipt once mined (its revert reason filled in if it reverted); check() it."""
         try:
             r = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout or self.receipt_timeout,
                                                          poll_latency=self.poll)
         except TimeExhausted:
             raise UserError(f"{what}: transaction {tx_hash} not mined after {timeout or self.receipt_timeout:.0f} s",
                             hint="it is recorded in mint.json; re-run the same command later to pick it up") from None
-        return to_receipt(r)
+        return self.complete(to_receipt(r))
+
+    def complete(self, r: Receipt) -> Receipt:
+        if r.ok or r.revert_reason:
+            return r
+        return Receipt(r.tx_hash, r.status, r.block, r.gas_used, r.contract_address, self.revert_reason(r.tx_hash))
 
     def revert_reason(self, tx_hash: str) -> str:
         """Why a mined transaction reverted: replay it as a call on the state before its block."""

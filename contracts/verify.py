@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from web3.exceptions import ContractLogicError, Web3RPCError
 
 if TYPE_CHECKING:  # what the build directory says the chain must hold
-    from contracts.mint import MintInputs
+    from contracts.inputs import MintInputs
 
 INTERFACES = {
     "ERC-721": "0x80ac58cd",

@@ -46,8 +46,12 @@ def anvil_manual():
 
 def make_build_dir(root: Path, *, supply: int = 7, start_id: int = 1, name: str = "Rusty Roboz",
                    symbol: str = "RRZ", royalty_bps: int | None = 500, uris_file: str = "publish.json",
-                   metadata_cid: str = "bafybeigdyrztmetadata") -> Path:
-    """plan.json (planfile format), publish.json or cids.json, provenance.json."""
+                   metadata_cid: str = "bafybeigdyrztmetadata", provider: str = "car", tiny: bool = False) -> Path:
+    """plan.json (planfile format), images/, metadata/, renders/, publish.json or cids.json, provenance.json.
+
+    provider: who publish.json says published ("car" pins nothing, "kubo" pins). tiny: render records
+    say the images come from the tiny test models. File CIDs come from metadata/unixfs.py, not from
+    the code under test."""
     build = Path(root)
     build.mkdir(parents=True, exist_ok=True)
     tokens = [{"id": start_id + i, "name": f"{name} #{start_id + i}", "special": None,
@@ -64,15 +68,42 @@ def make_build_dir(root: Path, *, supply: int = 7, start_id: int = 1, name: str 
         "render": {}, "inputs": {}, "tokens": tokens,
     }
     write_json(build / "plan.json", plan)
+    files = {}
+    for t in tokens:
+        image = f"image {t['id']}".encode()
+        (build / "images").mkdir(exist_ok=True)
+        (build / "images" / f"{t['id']}.png").write_bytes(image)
+        write_json(build / "renders" / f"{t['id']}.json",
+                   {"id": t["id"], "seed": t["seed"], "models": "tiny" if tiny else "vqgan_imagenet_f16_16384+ViT-B/32",
+                    "tiny": tiny, "iterations": 10, "settings": {}})
+        write_json(build / "metadata" / f"{t['id']}.json",
+                   {"name": t["name"], "image": f"ipfs://bafyimages/{t['id']}.png", "attributes": []})
+        files[f"images/{t['id']}.png"] = _file_cid(image)
+    write_json(build / "metadata" / "collection.json", {"name": name})
+    for f in sorted((build / "metadata").iterdir()):
+        files[f"metadata/{f.name}"] = _file_cid(f.read_bytes())
     uris = {"images_cid": "bafyimages", "metadata_cid": metadata_cid,
-            "base_uri": f"ipfs://{metadata_cid}/", "contract_uri": f"ipfs://{metadata_cid}/collection.json"}
+            "base_uri": f"ipfs://{metadata_cid}/", "contract_uri": f"ipfs://{metadata_cid}/collection.json",
+            "files": files}
     if uris_file == "publish.json":
-        uris["provider"] = "car"
+        uris["provider"] = provider
+        uris["pins"] = provider != "car"
     write_json(build / uris_file, uris)
     images = [{"id": t["id"], "sha256": hashlib.sha256(f"image {t['id']}".encode()).hexdigest()} for t in tokens]
     prov = hashlib.sha256("".join(i["sha256"] for i in images).encode()).hexdigest()
     write_json(build / "provenance.json", {"algorithm": "sha256", "images": images, "provenance_hash": prov})
     return build
+
+
+def _file_cid(data: bytes) -> str:
+    from metadata.unixfs import add_bytes, cid_str
+
+    return cid_str(add_bytes(data).cid)
+
+
+def mint_entry(build: Path, chain_id: int = ANVIL_CHAIN_ID) -> dict:
+    """One chain's entry of mint.json (the journal is keyed by chain id)."""
+    return read_json(Path(build) / "mint.json")["chains"][str(chain_id)]
 
 
 def read_json(p: Path) -> dict:

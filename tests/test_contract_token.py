@@ -16,7 +16,7 @@ def deploy(w3, *, supply=10, start_id=1, bps=750, base="ipfs://meta/", curi="ipf
     owner = w3.eth.accounts[0]
     factory = w3.eth.contract(abi=ART.abi, bytecode=ART.bytecode)
     h = factory.constructor("Rusty Roboz", "RRZ", supply, start_id, base, curi,
-                            RECEIVER if bps else ZERO, bps, owner).transact({"from": owner})
+                            RECEIVER if bps else ZERO, bps, owner, ZERO, 0).transact({"from": owner})
     addr = w3.eth.wait_for_transaction_receipt(h).contractAddress
     return w3.eth.contract(address=addr, abi=ART.abi)
 
@@ -123,3 +123,51 @@ def test_public_mint_is_off_by_default_then_priced_and_limited(w3):
     c.functions.withdraw(payee).transact({"from": owner})
     assert w3.eth.get_balance(payee) - before == 2 * price
     assert w3.eth.get_balance(c.address) == 0
+
+
+CONSECUTIVE = bytes(Web3.keccak(text="ConsecutiveTransfer(uint256,uint256,address,address)"))
+TRANSFER = bytes(Web3.keccak(text="Transfer(address,address,uint256)"))
+
+
+def deploy_minting_all(w3, *, supply, start_id, chunk, to):
+    owner = w3.eth.accounts[0]
+    factory = w3.eth.contract(abi=ART.abi, bytecode=ART.bytecode)
+    h = factory.constructor("Rusty Roboz", "RRZ", supply, start_id, "ipfs://meta/", "ipfs://meta/collection.json",
+                            ZERO, 0, owner, to, chunk).transact({"from": owner})
+    r = w3.eth.wait_for_transaction_receipt(h)
+    return w3.eth.contract(address=r.contractAddress, abi=ART.abi), r
+
+
+@pytest.mark.parametrize("supply, start_id, chunk", [(7, 1, 3), (12, 0, 5000), (5000, 10, 5000)])
+def test_mint_at_deploy_emits_erc2309_consecutive_transfers_in_chunks(w3, supply, start_id, chunk):
+    holder = w3.eth.accounts[4]
+    c, r = deploy_minting_all(w3, supply=supply, start_id=start_id, chunk=chunk, to=holder)
+    events = [log for log in r["logs"] if bytes(log["topics"][0]) == CONSECUTIVE]
+    ranges = [(int.from_bytes(bytes(e["topics"][1]), "big"), int.from_bytes(e["data"][:32], "big")) for e in events]
+    want, first = [], start_id
+    while first < start_id + supply:
+        last = min(first + chunk, start_id + supply) - 1
+        want.append((first, last))
+        first = last + 1
+    assert ranges == want            # ERC-2309: (fromTokenId, toTokenId) per chunk, no per-token Transfer
+    assert not [log for log in r["logs"] if bytes(log["topics"][0]) == TRANSFER]
+    assert c.functions.totalSupply().call() == supply == c.functions.balanceOf(holder).call()
+    assert c.functions.ownerOf(start_id + supply - 1).call() == holder
+    assert c.functions.nextTokenId().call() == start_id + supply
+    # Nothing is left to mint: the owner's batch mint finds the supply used up.
+    owner = w3.eth.accounts[0]
+    assert reverts_with(c.functions.mintBatch(owner, 1, start_id + supply), {"from": owner}) == \
+        "ExceedsMaxSupply(requested=1, remaining=0)"
+    # Ownership resolves for the last id of a chunk, and its first transfer works.
+    c.functions.transferFrom(holder, owner, start_id + min(chunk, supply) - 1).transact({"from": holder})
+    assert c.functions.ownerOf(start_id + min(chunk, supply) - 1).call() == owner
+
+
+@pytest.mark.parametrize("chunk", [0, 5001])
+def test_mint_at_deploy_chunk_outside_erc721a_limit_reverts(w3, chunk):
+    factory = w3.eth.contract(abi=ART.abi, bytecode=ART.bytecode)
+    owner = w3.eth.accounts[0]
+    with pytest.raises(ContractLogicError) as ei:
+        factory.constructor("R", "R", 10, 1, "ipfs://m/", "ipfs://m/c.json", ZERO, 0, owner, owner, chunk).transact(
+            {"from": owner})
+    assert decode_revert(ART.abi, _revert_data(ei.value)) == f"BadMintChunk(chunk={chunk}, limit=5000)"

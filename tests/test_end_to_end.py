@@ -83,7 +83,7 @@ def chain(collection_built):
 
     from contracts.chain import local_chain
 
-    mint = json.loads((collection_built / "mint.json").read_text())
+    mint = json.loads((collection_built / "mint.json").read_text())["chains"]["31337"]  # keyed by chain id
     node, started_now = local_chain(collection_built)  # the anvil `mint --keep-chain` left running
     assert not started_now
     w3 = Web3(Web3.HTTPProvider(node.url))
@@ -144,10 +144,10 @@ def test_royalties_and_rerun_is_idempotent(collection_built, chain):
     receiver, amount = chain.functions.royaltyInfo(1, 10_000).call()
     assert receiver.lower() == "0x000000000000000000000000000000000000dead" and amount == 750
     proj = collection_built.parent
-    before = json.loads((collection_built / "mint.json").read_text())
+    before = json.loads((collection_built / "mint.json").read_text())["chains"]["31337"]
     out = cli("publish", "build", "--to", "car", cwd=proj).stdout
     cli("mint", "build", "--network", "local", "--keep-chain", cwd=proj)
-    after = json.loads((collection_built / "mint.json").read_text())
+    after = json.loads((collection_built / "mint.json").read_text())["chains"]["31337"]
     assert before["contract_address"] == after["contract_address"]
     assert chain.functions.totalSupply().call() == 4
     assert "nothing" in out.lower() or "unchanged" in out.lower()

@@ -1,5 +1,6 @@
 """`mint_build` and `roboz-collection mint` end to end on real anvil: deploy, mint, verify, re-run, errors."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from buildfiles.errors import UserError
 from contracts.chain import chain_id_at, rpc_call, start_anvil
 from contracts.keys import KEY_ENV, PASSWORD_ENV, anvil_account, write_keystore
 from contracts.mint import mint_build
-from tests.fixtures_chain import ROYALTY_RECEIVER, make_build_dir, read_json
+from tests.fixtures_chain import ROYALTY_RECEIVER, make_build_dir, mint_entry, read_json
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,7 +31,7 @@ def test_local_network_mints_verifies_and_survives_a_restart(tmp_path):
     assert rep.chain_id == 31337 and rep.verified, rep.problems
     assert rep.minted_ids == range(5, 17) and rep.newly_minted == range(5, 17)
     assert rep.sample_token_uri == "ipfs://bafybeigdyrztmetadata/5.json"
-    m = read_json(build / "mint.json")
+    m = mint_entry(build)
     assert m["contract_address"] == rep.contract_address and m["chain_id"] == 31337
     mints = [t for t in m["txs"] if t["kind"] == "mint"]
     assert [(t["first_id"], t["quantity"]) for t in mints] == [(5, 5), (10, 5), (15, 2)]
@@ -43,7 +44,7 @@ def test_local_network_mints_verifies_and_survives_a_restart(tmp_path):
     again = mint_build(build, network="local")
     assert again.contract_address == rep.contract_address
     assert again.txs_sent == 0 and len(again.newly_minted) == 0 and again.verified
-    assert len(read_json(build / "mint.json")["txs"]) == len(m["txs"])
+    assert len(mint_entry(build)["txs"]) == len(m["txs"])
 
 
 def test_rerun_sends_only_what_changed_and_cids_fallback(tmp_path, anvil):
@@ -54,7 +55,7 @@ def test_rerun_sends_only_what_changed_and_cids_fallback(tmp_path, anvil):
     # Publishing later gives a new base URI: the re-run sets it (ERC-4906 event) and mints nothing.
     (build / "publish.json").write_text(json.dumps({"base_uri": "ipfs://published/", "contract_uri": "ipfs://published/c.json"}))
     rep2 = mint_build(build, rpc_url=anvil.url)
-    kinds = [t["kind"] for t in read_json(build / "mint.json")["txs"][-rep2.txs_sent:]]
+    kinds = [t["kind"] for t in mint_entry(build)["txs"][-rep2.txs_sent:]]
     assert kinds == ["setBaseURI", "setContractURI"]
     assert rep2.verified and rep2.sample_token_uri == "ipfs://published/1.json" and rep2.uri_source == "publish.json"
 
@@ -72,22 +73,31 @@ def test_mint_to_another_address_with_royalties(tmp_path, anvil):
 def test_provenance_cannot_change_once_set(tmp_path, anvil):
     build = make_build_dir(tmp_path / "b", supply=2)
     mint_build(build, rpc_url=anvil.url)
+    # An image re-rendered after the hash was set, and `metadata` run again: provenance.json is
+    # consistent with the files, but the chain already holds the old hash.
+    (build / "images" / "1.png").write_bytes(b"re-rendered")
     prov = read_json(build / "provenance.json")
-    prov["provenance_hash"] = "ee" * 32
+    prov["images"][0]["sha256"] = hashlib.sha256(b"re-rendered").hexdigest()
+    prov["provenance_hash"] = hashlib.sha256("".join(i["sha256"] for i in prov["images"]).encode()).hexdigest()
     (build / "provenance.json").write_text(json.dumps(prov))
     with pytest.raises(UserError, match="can be set once|differs from provenance.json"):
         mint_build(build, rpc_url=anvil.url)
 
 
-def test_mint_json_from_another_chain_is_refused(tmp_path, anvil):
+def test_another_chain_gets_its_own_journal_entry(tmp_path, anvil):
+    # mint.json is keyed by chain: minting on a second chain deploys there and leaves the first
+    # chain's entry as it was (issue 16: one chain's attempt never blocks another).
     build = make_build_dir(tmp_path / "b", supply=1)
-    mint_build(build, rpc_url=anvil.url)
+    first = mint_build(build, rpc_url=anvil.url)
+    before = mint_entry(build, 31337)
     other = start_anvil(extra=("--chain-id", "1337"))
     try:
-        with pytest.raises(UserError, match="belongs to chain 31337"):
-            mint_build(build, rpc_url=other.url)
+        rep = mint_build(build, rpc_url=other.url)
     finally:
         other.stop()
+    assert rep.chain_id == 1337 and rep.verified and rep.minted_ids == range(1, 2)
+    assert mint_entry(build, 31337) == before and before["contract_address"] == first.contract_address
+    assert mint_entry(build, 1337)["contract_address"] == rep.contract_address
 
 
 def test_wrong_chain_for_network_and_mainnet_refused(tmp_path, anvil):
@@ -183,3 +193,27 @@ def test_cli_errors_are_one_line(tmp_path):
     assert p.returncode == 2
     assert p.stderr.startswith("error: ") and "provenance.json" in p.stderr and "Traceback" not in p.stderr
     assert chain_id_at("http://127.0.0.1:9") is None
+
+
+def test_mint_at_deploy_sends_no_mint_transactions_and_reruns_idle(tmp_path, anvil):
+    build = make_build_dir(tmp_path / "b", supply=250, start_id=3)
+    w3 = Web3(Web3.HTTPProvider(anvil.url))
+    rep = mint_build(build, rpc_url=anvil.url, mint_at_deploy=True, to=w3.eth.accounts[2])
+    assert rep.verified and rep.mint_at_deploy and rep.minted_ids == rep.newly_minted == range(3, 253)
+    m = mint_entry(build)
+    assert m["mint_at_deploy"] is True and [t["kind"] for t in m["txs"]].count("mint") == 0
+    deploy = next(t for t in m["txs"] if t["kind"] == "deploy")
+    # chunks of 100 by default: three ConsecutiveTransfer events in the deploy receipt
+    logs = w3.eth.get_transaction_receipt(deploy["hash"])["logs"]
+    topic = Web3.keccak(text="ConsecutiveTransfer(uint256,uint256,address,address)")
+    assert sum(bytes(log["topics"][0]) == bytes(topic) for log in logs) == 3
+    c = w3.eth.contract(address=rep.contract_address, abi=json.load(open(f"{REPO}/contracts/artifacts/RobozCollection.json"))["abi"])
+    assert c.functions.balanceOf(w3.eth.accounts[2]).call() == 250
+    again = mint_build(build, rpc_url=anvil.url, mint_at_deploy=True)
+    assert again.txs_sent == 0 and len(again.newly_minted) == 0 and again.verified
+
+
+def test_mint_at_deploy_chunk_above_erc721a_limit_is_refused(tmp_path):
+    build = make_build_dir(tmp_path / "b", supply=2)
+    with pytest.raises(UserError, match="above ERC721A's ERC-2309 limit of 5000"):
+        mint_build(build, network="local", mint_at_deploy=True, batch_size=5001)

@@ -19,7 +19,7 @@ from contracts.chain import rpc_call
 from contracts.compile import load_artifact
 from contracts.keys import KEY_ENV, anvil_account
 from contracts.mint import mint_build
-from tests.fixtures_chain import make_build_dir, read_json
+from tests.fixtures_chain import make_build_dir, mint_entry
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZERO_TOPIC = "0x" + "00" * 32
@@ -31,7 +31,7 @@ def _txs(build):
     if not p.exists():
         return []
     try:
-        return read_json(p)["txs"]
+        return mint_entry(build)["txs"]
     except (json.JSONDecodeError, KeyError):
         return []
 
@@ -157,13 +157,16 @@ def test_a_resent_identical_transaction_revives_its_dropped_entry(tmp_path):
     """Killed before broadcast, the re-run marks the deploy dropped and signs the same call with
     the same nonce and fees: the same hash. mint.json must keep one entry per hash, so the
     receipt lands on it (a twin entry would stay "sent" forever; seen once in CI)."""
-    from contracts.mint import MINT_FORMAT, MintRecord
+    from buildfiles.mint_journal import ChainJournal, MintJournal, TxEntry, load_journal
 
-    rec = MintRecord(tmp_path / "mint.json", {"format": MINT_FORMAT, "txs": []})
-    first = rec.add_tx({"kind": "deploy", "hash": "0xabc", "nonce": 0, "status": "sent"})
-    first["status"] = "dropped"
-    again = rec.add_tx({"kind": "deploy", "hash": "0xabc", "nonce": 0, "status": "sent"})
-    other = rec.add_tx({"kind": "mint", "hash": "0xdef", "nonce": 1, "status": "sent"})
-    assert again is first and again["status"] == "sent" and again["resent"] == 1
-    assert [t["hash"] for t in read_json(tmp_path / "mint.json")["txs"]] == ["0xabc", "0xdef"]
-    assert other["status"] == "sent"
+    journal = MintJournal(tmp_path / "mint.json")
+    rec = journal.add_chain(ChainJournal(chain_id=31337, network="local", contract="RobozCollection",
+                                         deployer="0x0", to="0x0"))
+    first = rec.add_tx(TxEntry(kind="deploy", hash="0xabc", nonce=0, status="sent"))
+    first.status = "dropped"
+    again = rec.add_tx(TxEntry(kind="deploy", hash="0xabc", nonce=0, status="sent"))
+    other = rec.add_tx(TxEntry(kind="mint", hash="0xdef", nonce=1, status="sent"))
+    journal.save()
+    assert again is first and again.status == "sent" and again.resent == 1
+    assert [t.hash for t in load_journal(tmp_path).chain(31337).txs] == ["0xabc", "0xdef"]
+    assert other.status == "sent"

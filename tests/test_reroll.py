@@ -100,7 +100,7 @@ def test_a_replanned_token_drops_its_rerolls(built):
 
 def test_minted_tokens_on_a_public_chain_cannot_be_rerolled(built):
     write_json(built / "mint.json", {"format": "roboz-mint/1", "chain_id": 11155111, "network": "sepolia",
-                                     "txs": [{"hash": "0x1"}], "minted": {"first_id": 1, "count": 3}})
+                                     "txs": [{"kind": "deploy", "hash": "0x1", "nonce": 0, "status": "mined"}], "minted": {"first_id": 1, "count": 3}})
     before = files(built, 2)
     r = cli("reroll", built, 2, "--no-progress")
     assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 NAME = "mint"
@@ -13,11 +14,17 @@ examples:
   SEPOLIA_RPC_URL=https://... ROBOZ_PRIVATE_KEY=... roboz-collection mint my-roboz/build --network sepolia
   roboz-collection mint my-roboz/build --network sepolia --keystore ~/.roboz/key.json
   roboz-collection mint my-roboz/build --rpc-url http://127.0.0.1:8545 --to 0xYourWallet
+  roboz-collection mint my-roboz/build --mint-at-deploy     # every token to the artist in the constructor (ERC-2309)
 
 The key comes from ROBOZ_PRIVATE_KEY or --keystore (password prompt, or
 ROBOZ_KEYSTORE_PASSWORD); locally it defaults to anvil's account 0. Re-running is
 safe: mint.json records every transaction before it is sent, and a re-run mints
 only the tokens the chain does not have yet.
+
+Before a chain other than a local one, mint refuses test/demo renders
+(--allow-test-renders) and CIDs no IPFS provider has pinned (--allow-unpinned),
+then shows a summary and asks (--yes skips the question). Files changed since
+`metadata` are refused on every chain: run `metadata` again.
 """
 
 
@@ -28,27 +35,55 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rpc-url", default=None, metavar="URL", help="any other chain's JSON-RPC URL")
     p.add_argument("--keystore", type=Path, default=None, metavar="FILE", help="encrypted eth keystore (JSON)")
     p.add_argument("--to", default=None, metavar="ADDR", help="receive the tokens (default: the signing account)")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="tokens per mint transaction (default 100)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="tokens per mint transaction (default 100); with --mint-at-deploy, tokens per "
+                        "ERC-2309 event (default 100, at most 5000; see README for the trade-off)")
+    p.add_argument("--mint-at-deploy", action="store_true",
+                   help="mint every token to --to (or the signer) in the constructor with ERC-2309 "
+                        "ConsecutiveTransfer events: deploy gas no longer grows per token (see README)")
     p.add_argument("--allow-mainnet", action="store_true", help="allow chain id 1 (refused otherwise)")
+    p.add_argument("--allow-test-renders", action="store_true",
+                   help="mint test/demo renders on a non-local chain (refused otherwise)")
+    p.add_argument("--allow-unpinned", action="store_true",
+                   help="mint on a non-local chain although no IPFS provider confirmed the pins (refused otherwise)")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation before a non-local chain")
     p.add_argument("--keep-chain", action="store_true", help="leave the local anvil running afterwards")
+
+
+def ask_on_terminal(summary) -> bool:
+    for line in summary.lines():
+        print(line)
+    try:
+        answer = input(f"send these transactions to chain {summary.chain_id}? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def run(args: argparse.Namespace) -> int:
     from buildfiles.errors import UserError
+    from buildfiles.lock import build_lock
     from collection.preview import refresh_gallery
-    from contracts.mint import DEFAULT_BATCH, mint_build
+    from contracts.guards import Overrides
+    from contracts.mint import mint_build
 
-    network = args.network or ("rpc" if args.rpc_url else "local")
-    if network == "rpc":
-        network = "local"  # mint_build treats network=local with an rpc_url as "any chain at that URL"
-    rep = mint_build(
-        args.build_dir, network=network, rpc_url=args.rpc_url, allow_mainnet=args.allow_mainnet, to=args.to,
-        batch_size=args.batch_size or DEFAULT_BATCH, keystore=args.keystore, keep_chain=args.keep_chain, log=print,
-    )
-    refresh_gallery(args.build_dir)  # the page's status panel follows the chain, verified or not
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.yes
+    with build_lock(args.build_dir, NAME):
+        rep = mint_build(
+            args.build_dir, network=args.network, rpc_url=args.rpc_url, allow_mainnet=args.allow_mainnet, to=args.to,
+            batch_size=args.batch_size, keystore=args.keystore, keep_chain=args.keep_chain,
+            mint_at_deploy=args.mint_at_deploy,
+            overrides=Overrides(test_renders=args.allow_test_renders, unpinned=args.allow_unpinned),
+            confirm=ask_on_terminal if interactive else None, log=print,
+        )
+        refresh_gallery(args.build_dir)  # the page's status panel follows the chain, verified or not
+    for note in rep.notes:
+        print(f"warning    {note}")
     ids = rep.minted_ids
+    how = " at deploy (ERC-2309)" if rep.mint_at_deploy and len(rep.newly_minted) else ""
     print(f"contract   {rep.contract_address} on chain {rep.chain_id} ({rep.rpc})")
-    print(f"tokens     {len(ids)} on chain (ids {ids.start}..{ids.stop - 1}), {len(rep.newly_minted)} minted now, to {rep.to}")
+    print(f"tokens     {len(ids)} on chain (ids {ids.start}..{ids.stop - 1}), {len(rep.newly_minted)} minted now{how}, "
+          f"to {rep.to}")
     print(f"txs        {rep.txs_sent} sent this run, {rep.gas_used:,} gas")
     print(f"tokenURI   {rep.sample_token_uri}  (URIs from {rep.uri_source})")
     print(f"receipts   {rep.mint_json}")

@@ -1,7 +1,7 @@
 """Where the collection stands after `metadata`, `publish` and `mint`, for the gallery's status panel.
 
 Reads cids.json (CIDs computed offline), publish.json (what a provider holds) and mint.json
-(chain, contract, minted ids, on-chain verification). The typed readers of these files
+(chain, contract, minted ids, on-chain verification; through buildfiles.mint_journal). The typed readers of these files
 belong in `buildfiles/` once they land there; until then this is the one place the preview
 reads them, and only the fields it shows. Endpoint URLs are never read: they may carry
 credentials, and the page has no use for them.
@@ -28,6 +28,7 @@ EXPLORERS: dict[int, tuple[str, str]] = {
     80002: ("Polygon Amoy", "https://amoy.polygonscan.com"),
 }
 CHAIN_NAMES: dict[int, str] = {1: "Ethereum mainnet", 31337: "local anvil"}
+LOCAL_CHAIN_IDS = (31337, 1337)   # as contracts/keys.py; the preview imports no web3
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,20 @@ class ChainStatus:
 def load_chain_status(build_dir: Path) -> ChainStatus | None:
     pub = _read(build_dir / "publish.json")
     cid = pub if pub is not None else _read(build_dir / "cids.json")
-    mint = _read(build_dir / "mint.json")
+    mint = _chain_shown(build_dir)
     if cid is None and mint is None:
         return None
     source = "publish.json" if pub is not None else "cids.json"
     return ChainStatus(_cids(build_dir / source, cid, source) if cid is not None else None,
-                       _minted(build_dir / "mint.json", mint) if mint is not None else None)
+                       _minted(mint) if mint is not None else None)
+
+
+def _chain_shown(build_dir: Path):
+    """The chain the page reports: a public one when the collection is on one, else the local rehearsal."""
+    from buildfiles.mint_journal import load_journal
+
+    chains = sorted(load_journal(build_dir).chains.values(), key=lambda c: (c.chain_id in LOCAL_CHAIN_IDS, c.chain_id))
+    return chains[0] if chains else None
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -108,20 +117,17 @@ def _cids(path: Path, raw: dict, source: str) -> Cids:
     )
 
 
-def _minted(path: Path, raw: dict) -> Minted:
-    chain_id = raw.get("chain_id")
-    if isinstance(chain_id, bool) or not isinstance(chain_id, int):
-        raise UserError(f"{path}: 'chain_id' is missing or not a number", hint="move mint.json away and mint again")
-    minted = raw.get("minted") if isinstance(raw.get("minted"), dict) else {}
-    verified = raw.get("verified") if isinstance(raw.get("verified"), dict) else None
-    name, explorer = EXPLORERS.get(chain_id, (CHAIN_NAMES.get(chain_id, f"chain {chain_id}"), None))
+def _minted(chain) -> Minted:
+    minted = chain.minted if isinstance(chain.minted, dict) else {}
+    verified = chain.verified if isinstance(chain.verified, dict) else None
+    name, explorer = EXPLORERS.get(chain.chain_id, (CHAIN_NAMES.get(chain.chain_id, f"chain {chain.chain_id}"), None))
     first = minted.get("first_id")
     count = minted.get("count")
     return Minted(
-        chain_id=chain_id,
+        chain_id=chain.chain_id,
         chain_name=name,
-        network=raw.get("network") if isinstance(raw.get("network"), str) else None,
-        contract=_str(raw, "contract_address", path, required=False),
+        network=chain.network or None,
+        contract=chain.contract_address or None,
         first_id=first if isinstance(first, int) and not isinstance(first, bool) else None,
         count=count if isinstance(count, int) and not isinstance(count, bool) else 0,
         verified=bool(verified.get("ok")) if verified is not None else None,

@@ -1,0 +1,171 @@
+"""What `mint` puts on chain, read from the build directory and checked against the files.
+
+plan.json + publish.json (or cids.json) + provenance.json -> MintInputs. Before any of it
+reaches a chain, the files are checked against what `metadata` recorded: every image must
+still hash to its provenance.json entry, every metadata JSON must parse and still have the
+CID cids.json gave it. The provenance hash can be set on chain once only, so a stale one
+must never get there; the fix (re-running `metadata`) is offline and quick, so there is no
+flag to mint stale files.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildfiles.cids import CIDS_FILE, Cids, load_cids
+from buildfiles.errors import UserError
+from buildfiles.hashing import sha256_file
+from buildfiles.plan import Plan, load_plan
+from buildfiles.provenance import Provenance, load_provenance, provenance_path
+from buildfiles.published import PUBLISH_FILE, PublishRecord, load_publish
+
+_RERUN_METADATA = "run `roboz-collection metadata BUILD_DIR` again (then `publish`) so CIDs and provenance match the files"
+
+
+@dataclass(frozen=True)
+class MintInputs:
+    name: str
+    symbol: str
+    start_id: int
+    supply: int
+    base_uri: str
+    contract_uri: str
+    uri_source: str                  # "publish.json" or "cids.json"
+    provenance_hash: str             # 64 hex chars, no 0x
+    royalty_receiver: str | None
+    royalty_bps: int
+
+
+@dataclass(frozen=True)
+class UriFiles:
+    """publish.json and cids.json (None where absent), read by the typed readers of buildfiles/."""
+
+    publish: PublishRecord | None
+    cids: Cids | None
+
+    @property
+    def current_roots(self) -> tuple[str, ...]:
+        """The root CIDs of the files as they are now: cids.json's (the newer), else the last publish's."""
+        if self.cids is not None:
+            return tuple(self.cids.roots.values())
+        if self.publish is not None:
+            return self.publish.target.roots
+        return ()
+
+    def unpinned(self) -> tuple[str, ...]:
+        """Current roots no provider confirmed it pins (a provider that only wrote CAR files never counts)."""
+        if self.publish is None:
+            return self.current_roots
+        return tuple(c for c in self.current_roots if not self.publish.pinned_by(c))
+
+    @property
+    def files(self) -> dict[str, str]:
+        """build-relative path -> CID, as `metadata` hashed them (cids.json first: it is the newer)."""
+        for doc in (self.cids, self.publish):
+            if doc is not None and doc.files:
+                return doc.files
+        return {}
+
+
+def read_uri_files(build_dir: Path) -> UriFiles:
+    return UriFiles(load_publish(build_dir), load_cids(build_dir))
+
+
+def read_inputs(build_dir: Path, plan: Plan | None = None, uris: UriFiles | None = None) -> MintInputs:
+    """plan.json + publish.json (or cids.json) + provenance.json -> what goes on chain."""
+    build_dir = Path(build_dir)
+    plan = plan or load_plan(build_dir)
+    c = plan.collection
+    uris = uris or read_uri_files(build_dir)
+    doc = uris.publish if uris.publish is not None else uris.cids
+    if doc is None:
+        raise UserError(f"{build_dir} has neither publish.json nor cids.json",
+                        hint="run `roboz-collection metadata` (and `publish`) first", exit_code=2)
+    source = PUBLISH_FILE if uris.publish is not None else CIDS_FILE
+    base_uri, contract_uri = doc.base_uri, doc.contract_uri
+    if not base_uri.endswith("/"):
+        base_uri += "/"  # tokenURI is base + id + ".json"
+    prov = read_provenance(build_dir)
+    roy = c.royalties
+    return MintInputs(
+        name=c.name, symbol=c.symbol, start_id=c.start_id, supply=len(plan.tokens) or c.supply,
+        base_uri=base_uri, contract_uri=contract_uri, uri_source=source, provenance_hash=prov.provenance_hash,
+        royalty_receiver=roy.receiver if roy and roy.bps else None, royalty_bps=roy.bps if roy else 0,
+    )
+
+
+# ---------------------------------------------------------------- provenance and file integrity
+
+def read_provenance(build_dir: Path) -> Provenance:
+    prov = load_provenance(build_dir)
+    if prov is None:
+        raise UserError(f"{provenance_path(build_dir)} not found", hint="run `roboz-collection metadata` first",
+                        exit_code=2)
+    # The hash is over the entries in token order; a hand-edited file whose entries and hash
+    # disagree would put an unverifiable hash on chain.
+    if Provenance.of(sorted(prov.images, key=lambda e: e.id)).provenance_hash != prov.provenance_hash:
+        raise UserError(f"{provenance_path(build_dir)}: provenance_hash does not match its image list",
+                        hint=_RERUN_METADATA, exit_code=2)
+    return prov
+
+
+def raw_leaf_cid(data: bytes) -> str:
+    """CIDv1 (raw codec, sha2-256, base32) of a file that fits one 1 MiB leaf: the CID `metadata`
+    gives every metadata JSON (tests compare with metadata/unixfs.py, an independent path)."""
+    digest = hashlib.sha256(data).digest()
+    return "b" + base64.b32encode(bytes([0x01, 0x55, 0x12, 0x20]) + digest).decode("ascii").lower().rstrip("=")
+
+
+ONE_LEAF = 1 << 20
+
+
+def check_build_files(build_dir: Path, plan: Plan, uris: UriFiles) -> int:
+    """Every image and metadata file still what `metadata` recorded; returns the number checked.
+
+    Raises one UserError naming the first file that is missing, changed or unreadable.
+    """
+    build_dir = Path(build_dir)
+    prov = read_provenance(build_dir)
+    ids = [t.id for t in plan.tokens]
+    hashed = {e.id: e.sha256 for e in prov.images}
+    if sorted(hashed) != sorted(ids):
+        raise UserError(f"{provenance_path(build_dir)} lists other tokens than plan.json", hint=_RERUN_METADATA,
+                        exit_code=2)
+    checked = 0
+    for tid in ids:
+        rel = f"images/{tid}.png"
+        try:
+            digest = sha256_file(build_dir / rel)
+        except FileNotFoundError:
+            raise UserError(f"{rel} is missing, though provenance.json hashed it",
+                            hint="restore it, or re-render that token and run `roboz-collection metadata BUILD_DIR` again",
+                            exit_code=2) from None
+        except OSError as e:
+            raise UserError(f"{rel} cannot be read ({e.strerror})", exit_code=2) from None
+        if digest != hashed[tid]:
+            raise UserError(f"{rel} changed since `metadata` ran (its sha256 is not the one in provenance.json)",
+                            hint=f"restore the file, or {_RERUN_METADATA}", exit_code=2)
+        checked += 1
+    files = uris.files
+    for name in [f"{tid}.json" for tid in ids] + ["collection.json"]:
+        rel = f"metadata/{name}"
+        try:
+            data = (build_dir / rel).read_bytes()
+        except FileNotFoundError:
+            raise UserError(f"{rel} is missing", hint=_RERUN_METADATA, exit_code=2) from None
+        except OSError as e:
+            raise UserError(f"{rel} cannot be read ({e.strerror})", exit_code=2) from None
+        try:
+            json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UserError(f"{rel} is not valid JSON ({e})", hint=_RERUN_METADATA, exit_code=2) from None
+        want = files.get(rel)
+        if want is not None and len(data) <= ONE_LEAF and raw_leaf_cid(data) != want:
+            raise UserError(f"{rel} changed since `metadata` ran (its CID is not the one in cids.json)",
+                            hint=_RERUN_METADATA, exit_code=2)
+        checked += 1
+    return checked
