@@ -79,11 +79,16 @@ def print_summary(m, summary) -> None:
     table = Table(title="trait values: planned vs expected share", show_lines=False)
     for col in ("category", "value", "tokens", "share", "expected"):
         table.add_column(col, justify="right" if col in ("tokens", "share", "expected") else "left")
+    from collection.manifest import count_targets
+
     for cat in m.categories:
-        total_w = sum(v.weight for v in cat.values)
-        for v in cat.values:
+        targets = count_targets(cat, m.specials)  # exact counts (minus the specials carrying them)
+        rest = generated - sum(targets.values())
+        free_w = sum(v.weight for i, v in enumerate(cat.values) if i not in targets)
+        for i, v in enumerate(cat.values):
             n = summary.counts[cat.name][v.name]
-            table.add_row(cat.name, v.name, f"{n:,}", f"{n / generated:.1%}", f"{v.weight / total_w:.1%}")
+            share = targets[i] / generated if i in targets else rest / generated * v.weight / free_w
+            table.add_row(cat.name, v.name + (" (count)" if i in targets else ""), f"{n:,}", f"{n / generated:.1%}", f"{share:.1%}")
         table.add_section()
     if sum(len(c.values) for c in m.categories) <= 200:
         con.print(table)
