@@ -4,6 +4,12 @@
     .venv/bin/python benchmarks/render.py --only tiny --iterations 20
     .venv/bin/python benchmarks/render.py --device cuda   # adds 512², cutn 32/64, fp32 vs bf16, batch 1..8
     .venv/bin/python benchmarks/render.py --compare       # the tool's loop against the notebook-style baseline
+    .venv/bin/python benchmarks/render.py --candidates 4 --only tiny   # best-of-4 against one render (wall time)
+
+`--candidates K` times best-of-K (successive halving + judge scoring, generator/candidates.py)
+against a plain render of the same token, alternating rounds in one process, and prints the
+median wall times and their ratio, at batch 1 and with all candidates in one batch (`--only
+full` uses full-size random-weight models and a ViT-B/16-shaped judge).
 
 `--compare` runs the tool's loop and the notebook-style reference (benchmarks/baseline_loop.py)
 with the same full-size models in one process, alternating, and prints the median seconds per
@@ -151,6 +157,59 @@ def compare(args) -> None:
               f"ours/baseline {mo / mb:.2f}x (levers {sorted(args.lever) or 'none'})", flush=True)
 
 
+VIT_B16 = {**VIT_B32, "vision_patch_size": 16}
+
+
+def candidates_cost(args) -> None:
+    """Best-of-K vs one render of the same token: wall time of Renderer.render, judge included."""
+    import statistics
+
+    import torch
+    from clip.model import CLIP
+
+    from generator.candidates import Judge, schedule_cost
+    from generator.loop import Renderer, TokenJob
+    from generator.settings import RenderSettings
+
+    dev, k, n = args.device, args.candidates, args.iterations
+    if args.only == "full":
+        models = full_models(dev)
+        torch.manual_seed(1)
+        judge = Judge(CLIP(**VIT_B16).float().eval().requires_grad_(False).to(dev), "random ViT-B/16", dev)
+        size = int(args.sizes.split(",")[0])
+    else:
+        from generator.models import load_models
+
+        models = load_models("tiny", dev)
+        judge = Judge(models.clip, "tiny (own CLIP)", dev)
+        size = 64
+    sync = torch.cuda.synchronize if dev.startswith("cuda") else (lambda: None)
+
+    def timed(candidates: int, batch: int) -> float:
+        s = RenderSettings(models="tiny", init_image=None, size=(size, size), iterations=n, cutn=args.cutn,
+                           candidates=candidates, batch_size=batch, checkpoint_every=10**6)
+        sync()
+        t = time.perf_counter()
+        Renderer(models).render([TokenJob(1, "a rusty robot:1 | blurry:-0.3", 1, s)], judge=judge)
+        sync()
+        return time.perf_counter() - t
+
+    timed(1, 1)  # warm-up: allocator, oneDNN/cuDNN primitives
+    timed(k, k)
+    print(f"best-of-{k} on {dev} ({models.name}, {size}², cutn {args.cutn}, {n} iterations): torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; schedule spends {schedule_cost(n, k)} token-iterations "
+          f"({schedule_cost(n, k) / n:.2f}x of one render)")
+    one, kb1, kbk = [], [], []
+    for r in range(args.rounds):
+        one.append(timed(1, 1))
+        kb1.append(timed(k, 1))
+        kbk.append(timed(k, k))
+        print(f"  round {r + 1}: K=1 {one[-1]:.2f} s, K={k} batch 1 {kb1[-1]:.2f} s, K={k} batch {k} {kbk[-1]:.2f} s", flush=True)
+    m1, mb1, mbk = statistics.median(one), statistics.median(kb1), statistics.median(kbk)
+    print(f"RESULT best-of-{k} {size}² {n} it on {dev}: K=1 {m1:.2f} s; K={k} {mb1:.2f} s at batch 1 ({mb1 / m1:.2f}x), "
+          f"{mbk:.2f} s with the candidates batched ({mbk / m1:.2f}x); load {__import__('os').getloadavg()[0]:.1f}", flush=True)
+
+
 def configs(args) -> list[dict]:
     base = dict(device=args.device, precision="fp32", iterations=args.iterations, warmup=1)
     out = []
@@ -179,7 +238,12 @@ def main() -> None:
     ap.add_argument("--lever", action="append", default=[], choices=("channels_last", "compile"),
                     help="--compare: an opt-in lever of the tool's loop (repeatable)")
     ap.add_argument("--warmup", type=int, default=1, help="--compare: untimed iterations per round (compile needs more)")
+    ap.add_argument("--candidates", type=int, default=0, metavar="K",
+                    help="best-of-K against one render (--iterations per render, --rounds, --cutn; --only full for full size)")
     args = ap.parse_args()
+    if args.candidates:
+        candidates_cost(args)
+        return
     if args.compare:
         compare(args)
         return
