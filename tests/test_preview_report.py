@@ -104,3 +104,11 @@ def test_preview_never_imports_torch(preview_build):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip().endswith("ok") and "Rarest" in p.stdout
+
+
+def test_garbled_render_record_is_one_line_naming_it(preview_build, capsys):
+    b = preview_build(3, records="real")
+    (b.path / "renders" / "2.json").write_text('{"id": 2, "seed": ')
+    rc = main(["preview", str(b.path), "--thumb-size", "32", "--no-report"])
+    err = capsys.readouterr().err
+    assert rc != 0 and err.startswith("error: ") and "renders/2.json" in err and "Traceback" not in err

@@ -1,20 +1,20 @@
 """Where the collection stands after `metadata`, `publish` and `mint`, for the gallery's status panel.
 
 Reads cids.json (CIDs computed offline), publish.json (what a provider holds) and mint.json
-(chain, contract, minted ids, on-chain verification; through buildfiles.mint_journal). The typed readers of these files
-belong in `buildfiles/` once they land there; until then this is the one place the preview
-reads them, and only the fields it shows. Endpoint URLs are never read: they may carry
-credentials, and the page has no use for them.
+(chain, contract, minted ids, on-chain verification) through their typed readers in
+`buildfiles/`: only the fields the page shows. Endpoint URLs are never shown: the page has
+no use for them.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from buildfiles.cids import load_cids
 from buildfiles.errors import UserError
+from buildfiles.ipfs import base_uri, contract_uri
+from buildfiles.published import load_publish
 
 # Chains with a public block explorer a collector can open; the local chain has none.
 # chain id -> (name, explorer base URL).
@@ -35,6 +35,7 @@ LOCAL_CHAIN_IDS = (31337, 1337)   # as contracts/keys.py; the preview imports no
 class Cids:
     source: str                      # "publish.json" (held by a provider) or "cids.json" (computed only)
     provider: str | None             # kubo, pinata, car ...; None for cids.json
+    pinned_by: tuple[str, ...]       # providers that pin these roots (car only writes files)
     uploaded_at: str | None
     images: str
     animations: str | None
@@ -63,14 +64,11 @@ class ChainStatus:
 
 
 def load_chain_status(build_dir: Path) -> ChainStatus | None:
-    pub = _read(build_dir / "publish.json")
-    cid = pub if pub is not None else _read(build_dir / "cids.json")
+    cids = _published(build_dir) or _computed(build_dir)
     mint = _chain_shown(build_dir)
-    if cid is None and mint is None:
+    if cids is None and mint is None:
         return None
-    source = "publish.json" if pub is not None else "cids.json"
-    return ChainStatus(_cids(build_dir / source, cid, source) if cid is not None else None,
-                       _minted(mint) if mint is not None else None)
+    return ChainStatus(cids, _minted(mint) if mint is not None else None)
 
 
 def _chain_shown(build_dir: Path):
@@ -81,40 +79,22 @@ def _chain_shown(build_dir: Path):
     return chains[0] if chains else None
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        raw = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
+def _published(build_dir: Path) -> Cids | None:
+    r = load_publish(build_dir)
+    if r is None or not r.target.images_cid or not r.target.metadata_cid:
         return None
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path} is unreadable ({type(e).__name__}: {e})",
-                        hint="re-run the step that writes it (metadata, publish or mint)") from None
-    if not isinstance(raw, dict):
-        raise UserError(f"{path} is not a JSON object", hint="re-run the step that writes it (metadata, publish or mint)")
-    return raw
+    t = r.target
+    pins = tuple(dict.fromkeys(x.provider for x in (t, *r.others) if x.pins and x.roots == t.roots))
+    return Cids("publish.json", t.provider, pins, t.uploaded_at, t.images_cid, t.animations_cid, t.metadata_cid,
+                r.base_uri, r.contract_uri)
 
 
-def _str(raw: dict, key: str, path: Path, required: bool = True) -> str | None:
-    v = raw.get(key)
-    if v is None and not required:
+def _computed(build_dir: Path) -> Cids | None:
+    c = load_cids(build_dir)
+    if c is None:
         return None
-    if not isinstance(v, str) or not v:
-        raise UserError(f"{path}: {key!r} is missing or not a string",
-                        hint="re-run the step that writes it (metadata, publish or mint)")
-    return v
-
-
-def _cids(path: Path, raw: dict, source: str) -> Cids:
-    return Cids(
-        source=source,
-        provider=_str(raw, "provider", path, required=False) if source == "publish.json" else None,
-        uploaded_at=_str(raw, "uploaded_at", path, required=False),
-        images=_str(raw, "images_cid", path),
-        animations=_str(raw, "animations_cid", path, required=False),
-        metadata=_str(raw, "metadata_cid", path),
-        base_uri=_str(raw, "base_uri", path),
-        contract_uri=_str(raw, "contract_uri", path),
-    )
+    return Cids("cids.json", None, (), None, c.images_cid, c.animations_cid, c.metadata_cid,
+                base_uri(c.metadata_cid), contract_uri(c.metadata_cid))
 
 
 def _minted(chain) -> Minted:

@@ -79,6 +79,7 @@ def token_data(t: TokenView, thumb: str | None) -> dict[str, Any]:
             d["judge"] = r.score
         if r.candidates:
             d["candidates"] = [[c.seed, c.score, c.stop_iteration, c.image, c.chosen] for c in r.candidates]
+            d["judge_by"] = r.judge
         if t.final_is_last_snapshot():
             d["final_is_last"] = True
     return d
@@ -90,7 +91,8 @@ def status_data(chain: ChainStatus | None, gateway: str | None) -> dict[str, Any
     return {
         "gateway": gateway,
         "cids": None if cids is None else {
-            "source": cids.source, "provider": cids.provider, "uploaded_at": cids.uploaded_at,
+            "source": cids.source, "provider": cids.provider, "pinned_by": list(cids.pinned_by),
+            "uploaded_at": cids.uploaded_at,
             "images": cids.images, "animations": cids.animations, "metadata": cids.metadata,
             "base_uri": cids.base_uri, "contract_uri": cids.contract_uri,
         },

@@ -19,6 +19,7 @@ from typing import Any
 
 from buildfiles.errors import UserError
 from buildfiles.plan import load_plan
+from buildfiles.records import read_record
 from collection.preview.chain_status import ChainStatus, load_chain_status
 from collection.preview.traits import TraitShares, trait_shares
 
@@ -48,6 +49,7 @@ class RenderInfo:
     models: str | None
     score: float | None           # the judge's score of the chosen picture, when candidates were scored
     candidates: tuple[Candidate, ...] = ()
+    judge: str | None = None      # which CLIP scored the candidates
 
 
 @dataclass(frozen=True)
@@ -252,15 +254,10 @@ def _number(v: Any, kind=float):
     return v if v == v and v not in (float("inf"), float("-inf")) else None
 
 
-def _render_info(build_dir: Path, token_id: int) -> RenderInfo | None:
-    path = build_dir / "renders" / f"{token_id}.json"
-    try:
-        raw = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None  # the render step owns this file; a broken one shows as "no render facts"
-    if not isinstance(raw, dict):
-        return None
-    seed = _number(raw.get("seed"), int)
+def _render_info(build_dir: Path, token_id: int) -> RenderInfo:
+    rec = read_record(build_dir, token_id)  # a garbled record is one line naming it
+    raw = {**rec.extra, "tiny": rec.tiny, "models": rec.models, "seed": rec.seed, "iterations": rec.iterations}
+    seed = rec.seed
     cands = []
     for c in raw.get("candidates") or ():
         if not isinstance(c, dict) or _number(c.get("seed"), int) is None:
@@ -278,10 +275,12 @@ def _render_info(build_dir: Path, token_id: int) -> RenderInfo | None:
     if score is None and chosen:
         score = chosen[0].score
     models = raw.get("models")
+    judge = raw.get("judge")
     return RenderInfo(
         label=render_label(raw),
         iterations=_number(raw.get("iterations"), int),
         models=models if isinstance(models, str) else None,
         score=score,
         candidates=tuple(cands),
+        judge=judge if isinstance(judge, str) else None,
     )
