@@ -181,7 +181,17 @@ def local_chain(build_dir: Path) -> tuple[Anvil, bool]:
                 return Anvil(url=url, port=int(rec["port"]), pid=int(rec["pid"])), False
         except (ValueError, KeyError, json.JSONDecodeError):
             pass
-    node = start_anvil(state=d / STATE_FILE, log=d / LOG_FILE, detach=True)
+    log = d / LOG_FILE
+    offset = log.stat().st_size if log.exists() else 0
+    try:
+        node = start_anvil(state=d / STATE_FILE, log=log, detach=True)
+    except UserError:
+        said = log.read_bytes()[offset:].decode("utf-8", "replace") if log.exists() else ""
+        if STATE_FILE in said:  # anvil names the state file it could not load
+            raise UserError(f"{d / STATE_FILE} is corrupt: anvil cannot load the local chain from it",
+                            hint=f"move it away to start a fresh local chain (the next `mint --network local` "
+                                 f"deploys anew); details in {log}", exit_code=2) from None
+        raise
     write_json(node_file, {"pid": node.pid, "port": node.port, "state": STATE_FILE})
     return node, True
 

@@ -197,6 +197,13 @@ def deploy(s: Session, inputs: MintInputs, *, mint_to: str | None, chunk: int) -
 def ensure_contract(s: Session, inputs: MintInputs, *, mint_at_deploy: bool, chunk: int):
     """The recorded contract (checked: code, owner, supply, first id), or a new deployment."""
     address = s.chain.contract_address
+    if address is not None and is_local_chain(s.chain_id) and not s.w3.eth.get_code(address):
+        # A local chain's state was deleted or reset: nothing of value is lost, start over on it.
+        s.say(f"no contract at {address} any more: the local chain {s.chain_id} was reset; deploying anew")
+        s.chain = s.journal.add_chain(ChainJournal(
+            chain_id=s.chain_id, network=s.chain.network, contract=s.chain.contract, deployer=s.chain.deployer,
+            to=s.chain.to, artifact=s.chain.artifact))
+        address = None
     if address is None:
         address = deploy(s, inputs, mint_to=s.chain.to if mint_at_deploy else None, chunk=chunk)
     elif not s.w3.eth.get_code(address):
@@ -386,7 +393,7 @@ def mint_build(
             if summary.tokens_to_mint or s.chain.contract_address is None:
                 if not confirm(summary):
                     raise UserError("cancelled: nothing was sent", exit_code=1)
-        sent_before = len(s.chain.txs)
+        entry_before, sent_before = s.chain, len(s.chain.txs)
         contract = ensure_contract(s, inputs, mint_at_deploy=mint_at_deploy, chunk=batch)
         sync_settings(s, contract, inputs)
         new = mint_missing(s, contract, inputs, batch_size=batch)
@@ -396,7 +403,7 @@ def mint_build(
             from contracts.chain import stop_local_chain
 
             stop_local_chain(build_dir)
-    new_txs = s.chain.txs[sent_before:]
+    new_txs = s.chain.txs[sent_before:] if s.chain is entry_before else s.chain.txs   # a reset local chain: all new
     minted_to = inputs.start_id + s.chain.minted["count"]
     return MintReport(
         network=target.network, rpc=redact_url(s.url), chain_id=s.chain_id, contract_address=contract.address,

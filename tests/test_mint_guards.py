@@ -321,3 +321,22 @@ def test_two_mints_on_one_build_directory_the_second_refuses(tmp_path, anvil_man
     finally:
         first.kill()
         first.wait()
+
+
+def test_corrupt_local_chain_state_is_one_line_and_a_reset_chain_redeploys(tmp_path):
+    build = make_build_dir(tmp_path / "b", supply=2)
+    first = mint_build(build, network="local")
+    state = build / "chain" / "anvil-state.json"
+    state.write_text("{garbled")
+    p = cli(["mint", str(build), "--network", "local"])
+    assert "chain/anvil-state.json is corrupt: anvil cannot load the local chain from it" in one_line_error(p)
+    assert "move it away" in p.stderr and p.returncode == 2
+    state.unlink()   # the user's fix: a fresh local chain, on which the recorded contract does not exist
+    notes = []
+    rep = mint_build(build, network="local", log=notes.append)
+    assert rep.verified and rep.newly_minted == range(1, 3) and any("was reset; deploying anew" in n for n in notes)
+    entry = mint_entry(build)
+    assert entry["contract_address"] == rep.contract_address
+    # The reset chain's entry starts over: only this run's transactions, the first one a deploy.
+    assert len(entry["txs"]) == rep.txs_sent >= 2 and entry["txs"][0]["kind"] == "deploy"
+    assert first.verified
