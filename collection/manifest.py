@@ -14,7 +14,7 @@ import difflib
 import hashlib
 import math
 import re
-from dataclasses import dataclass, fields as dc_fields, replace
+from dataclasses import dataclass, field, fields as dc_fields, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -117,6 +117,12 @@ class Manifest:
     exclusions: tuple[Exclusion, ...]
     specials: tuple[Special, ...]
     warnings: tuple["Problem", ...] = ()   # things that plan but probably not as meant (exit 0)
+    source: LoadedYaml | None = field(default=None, compare=False, repr=False)  # for lines in later errors
+
+    def where(self, *path: Any) -> str:
+        """"manifest.yaml:14" for a field, so errors found after validation still name the line."""
+        line = self.source.line_of(path) if self.source else None
+        return f"{self.path.name}:{line}" if line else self.path.name
 
     @property
     def generated(self) -> int | None:
@@ -336,6 +342,7 @@ def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> M
         exclusions=exclusions,
         specials=tuple(specials),
         warnings=tuple(warnings),
+        source=doc,
     )
 
 

@@ -262,11 +262,13 @@ def select(m: Manifest, pins: Sequence[int] = (), ex: ExclusionIndex | None = No
         fresh = Caps.of(m, n)
         for k in chosen:
             fresh.take(radix.decode(k))
-        found = _search([k for k in keyer.top(allowed).tolist() if k not in taken], need, fresh, radix)
+        found, exhausted = _search([k for k in keyer.top(allowed).tolist() if k not in taken], need, fresh, radix)
         if found is not None:
             got = found
-        else:
-            caps = fresh
+        elif not exhausted:
+            raise CountsError(_counts_message(m, caps, "the planner found no way to meet them within its search budget "
+                                                      f"({SEARCH_STEPS:,} steps)"),
+                              hint="loosen the counts or exclusions a little, or give counts in one category only")
     if len(got) < need:
         raise CountsError(_counts_message(m, caps), hint="lower the counts, remove exclusions, or leave more values without a count")
     return chosen + got, dropped
@@ -276,28 +278,28 @@ SEARCH_MAX = 20_000        # allowed combinations the exact count search may wal
 SEARCH_STEPS = 200_000    # ~0.3 s: validate runs it too
 
 
-def _search(cand: list[int], need: int, caps: Caps, radix: Radix) -> list[int] | None:
+def _search(cand: list[int], need: int, caps: Caps, radix: Radix) -> tuple[list[int] | None, bool]:
     """Take-first depth-first search over `cand` (in key order) for `need` combinations within
-    the caps; the first answer is the one closest to the greedy walk. None if there is none
-    (or the step budget runs out, reported the same way)."""
+    the caps; the first answer is the one closest to the greedy walk. (answer or None, whether
+    the search was exhaustive: None and True means there is no answer)."""
     idx = [radix.decode(k) for k in cand]
     stack: list[int] = []
     i, steps = 0, 0
     while len(stack) < need:
         steps += 1
         if steps > SEARCH_STEPS:
-            return None
+            return None, False
         if i < len(cand) and len(cand) - i >= need - len(stack):
             if caps.take(idx[i]):
                 stack.append(i)
             i += 1
             continue
         if not stack:
-            return None
+            return None, True
         j = stack.pop()
         caps.give(idx[j])
         i = j + 1
-    return [cand[j] for j in stack]
+    return [cand[j] for j in stack], True
 
 
 def _walk(ranking: Iterable[int], taken: set[int], need: int, caps: Caps | None, radix: Radix) -> list[int]:
@@ -313,15 +315,17 @@ def _walk(ranking: Iterable[int], taken: set[int], need: int, caps: Caps | None,
     return out
 
 
-def _counts_message(m: Manifest, caps: Caps) -> str:
+def _counts_message(m: Manifest, caps: Caps, why: str | None = None) -> str:
     short = []
     for ci in caps.cats:
         cat = m.categories[ci]
-        short += [f"traits.{cat.name}.{cat.values[v].name}.count ({left} short)" for v, left in caps.left[ci].items() if left > 0]
+        short += [f"traits.{cat.name}.{cat.values[v].name}.count ({left} short; {m.where('traits', cat.name, cat.values[v].name, 'count')})"
+                  for v, left in caps.left[ci].items() if left > 0]
         if caps.rest[ci] > 0:
-            short.append(f"traits.{cat.name}: the values without a count ({caps.rest[ci]} short)")
-    return ("the exact counts cannot all be met together with the exclusions: " + ", ".join(short)
-            + " (counts in several categories interact; the planner fills them greedily by weight)")
+            short.append(f"traits.{cat.name}: the values without a count ({caps.rest[ci]} short; {m.where('traits', cat.name)})")
+    if why:
+        return f"the exact counts could not all be met together with the exclusions: {why}; by weight alone: " + ", ".join(short)
+    return "the exact counts cannot all be met together with the exclusions: " + ", ".join(short)
 
 
 def iter_allowed(radix: Radix, ex: ExclusionIndex) -> Iterator[tuple[int, tuple[int, ...]]]:
