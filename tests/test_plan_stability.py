@@ -350,3 +350,33 @@ def test_replan_reports_and_needs_force_only_for_rendered_losses(tmp_path, capsy
     after = {t.id: t for t in load_plan(build).tokens}
     for t in rendered[1:]:
         assert after[t.id] == t
+
+
+def test_stream_ranking_above_the_enumeration_limit_keeps_the_same_properties(tmp_path):
+    """Above ENUMERATE_MAX combinations (here 5 x 30 values: 24.3 M) the ranking is a seeded stream
+    of weighted draws instead of keys: exclusions and supply edits still move only what they must."""
+    from collection.planner import ENUMERATE_MAX
+
+    doc = {
+        "collection": {"name": "S", "symbol": "S", "seed": 11, "supply": 60},
+        "render": {"models": "tiny", "size": [32, 32]},
+        "prompt": {"template": " ".join(f"{{c{i}}}" for i in range(5))},
+        "traits": {f"c{i}": {f"v{i}_{j}": 1 + j % 4 for j in range(30)} for i in range(5)},
+        "exclude": [{"c0": "v0_1", "c1": "v1_2"}],
+    }
+    a = list(plan_tokens(load(doc)))
+    assert 30**5 > ENUMERATE_MAX and len({token_identity(t) for t in a}) == 60
+    rule = {"c0": [f"v0_{j}" for j in range(0, 30, 3)], "c2": [f"v2_{j}" for j in range(10)]}  # ~1 in 9
+    edited = copy.deepcopy(doc)
+    edited["exclude"].append(rule)
+    m = load(edited)
+    b = list(plan_tokens(m, Previous(by_identity(a))))
+    check_valid(m, b, edited)
+    hit = {t.id for t in a if forbidden(t.traits, rule)}
+    assert hit
+    assert all((t == {x.id: x for x in b}[t.id]) != (t.id in hit) for t in a)
+    assert set(by_identity(b)) == set(by_identity(plan_tokens(m)))
+    grown = copy.deepcopy(doc)
+    grown["collection"]["supply"] = 90
+    c = list(plan_tokens(load(grown), Previous(by_identity(a))))
+    assert c[:60] == a and len(c) == 90
