@@ -64,10 +64,12 @@ def not_real_render(build_dir: Path, token_id: int) -> str | None:
             if rec.get(key) is True:
                 return f"renders/{token_id}.json says {key}: true"
         for key in ("label", "kind"):
-            if isinstance(rec.get(key), str) and _LABEL.search(rec[key]):
-                return f"renders/{token_id}.json: {rec[key]}"
-        words = re.split(r"[^a-z0-9]+", _models_text(rec.get("models")).lower())
-        if any(w in _MODEL_NAMES for w in words):
+            v = rec.get(key)
+            if isinstance(v, str) and (v.strip().lower() in ("test", "demo") or _LABEL.search(v)):
+                return f"renders/{token_id}.json: {key} {v}"
+        text = _models_text(rec.get("models")).lower()
+        names = [n for n in re.split(r"[\s+]+", text) if n]         # "vqgan+clip": the registry's names
+        if any(n in _MODEL_NAMES or n.startswith("demo") for n in names):
             return f"renders/{token_id}.json: models {_models_text(rec.get('models'))}"
     md = _json_object(build_dir / "metadata" / f"{token_id}.json")
     for a in (md or {}).get("attributes") or []:

@@ -340,3 +340,22 @@ def test_corrupt_local_chain_state_is_one_line_and_a_reset_chain_redeploys(tmp_p
     # The reset chain's entry starts over: only this run's transactions, the first one a deploy.
     assert len(entry["txs"]) == rep.txs_sent >= 2 and entry["txs"][0]["kind"] == "deploy"
     assert first.verified
+
+
+@pytest.mark.parametrize("record, flagged", [
+    ({"tiny": True, "models": "tiny"}, True),
+    ({"models": "demo_vqgan+demo_clip"}, True),          # the demo models, by registry name
+    ({"demo": True, "models": "x+y"}, True),
+    ({"label": "demo"}, True),
+    ({"label": "Demo render"}, True),
+    ({"models": {"vqgan": "demo_vqgan", "clip": "demo_clip"}}, True),
+    ({"models": "vqgan_imagenet_f16_16384+ViT-B/32"}, False),
+    ({"models": "my_democratic+ViT-B/32"}, False),       # an artist's own checkpoint names are not labels
+    ({"models": "my-tiny-vqgan+ViT-B/32"}, False),
+])
+def test_what_counts_as_a_test_or_demo_render(tmp_path, record, flagged):
+    from contracts.guards import not_real_render
+
+    (tmp_path / "renders").mkdir()
+    (tmp_path / "renders" / "4.json").write_text(json.dumps({"id": 4, **record}))
+    assert (not_real_render(tmp_path, 4) is not None) == flagged
