@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXAMPLE := examples/rusty-roboz/manifest.yaml
 DEMO_BUILD := examples/rusty-roboz/build
 
-.PHONY: setup python node browser demo test bench clean-demo
+.PHONY: setup python node browser demo test bench screenshots clean-demo
 
 setup: python node browser
 
@@ -42,6 +42,11 @@ test: setup
 
 bench: setup
 	for b in plan render cid gas preview ray_executor; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+
+# docs/gallery-*.png: the gallery at 1440 px and 390 px, from the demo run on the example in a
+# temporary folder (build, preview, publish --to car, mint on anvil). BUILD=DIR shoots an existing build.
+screenshots: setup
+	$(BIN)/python scripts/gallery_screenshots.py --out docs $(if $(BUILD),--build $(BUILD))
 
 clean-demo:
 	rm -rf $(DEMO_BUILD)
