@@ -685,17 +685,28 @@ def prompt_item_problem(item: str) -> str | None:
 def _validate_prompt_numbers(c: _Collector, template: str, categories: tuple[Category, ...] | None,
                              specials: list[Special], render: RenderSettings | None) -> None:
     for item in template.split("|"):
-        names = [m.group(1) for m in PLACEHOLDER.finditer(item)]
         neutral = PLACEHOLDER.sub("x", item)
         problem = prompt_item_problem(neutral)
         if problem:
             c.add(("prompt", "template"), problem)
             continue
+        # Only a phrase that can reach the item's last two ':' fields can change its weight or
+        # stop: one with fewer than two ':' after it, and then (without ':' of its own) only if
+        # the item has a ':' at all. Checking just those keeps a 1,000-placeholder template cheap.
+        pieces = PLACEHOLDER.split(item)
+        colons = neutral.count(":")
+        after: dict[str, int] = {}
+        tail_colons = 0
+        for p in range(len(pieces) - 2, 0, -2):
+            tail_colons += pieces[p + 1].count(":")  # the neutral "x" of later placeholders adds none
+            after.setdefault(pieces[p], tail_colons)  # the last occurrence has the fewest after it
         for cat in categories or ():
-            if cat.name not in names:
+            if cat.name not in after or after[cat.name] >= 2:
                 continue
             for v in cat.values:
-                filled = PLACEHOLDER.sub(lambda m: v.phrase if m.group(1) == cat.name else "x", item)
+                if ":" not in v.phrase and not colons:
+                    continue
+                filled = "".join(pc if q % 2 == 0 else (v.phrase if pc == cat.name else "x") for q, pc in enumerate(pieces))
                 problem = prompt_item_problem(filled)
                 if problem:
                     c.add(("traits", cat.name, v.name), f"its prompt phrase makes the prompt item {problem}")

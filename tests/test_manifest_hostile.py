@@ -242,3 +242,21 @@ def test_heavy_exclusions_and_counts_stay_within_bounds(tmp_path, capsys):
             + "traits:\n" + traits + "exclude:\n  - {" + ", ".join(f"c{i}: [{vals(i, 60)}]" for i in range(4)) + "}\n")
     _validate_in_process(tmp_path, text)
     assert "ok:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("template, phrase, bad", [
+    ("{a} robot", "x:nan", False),       # the phrase's ':' is followed by text: no number is read
+    ("robot {a}", "x:nan", True),        # ...at the end it is the weight
+    ("{a}:0.5", "y:nan", True),          # 'y:nan:0.5': weight nan, stop 0.5
+    ("{a}:{b}", "nan", False),           # 'nan:q': q is not a number, nothing is read
+    ("{b}:{a}", "nan", True),            # 'q:nan'
+    ("{a} x:1:2:3", "y:nan", False),     # two numeric fields after it: the phrase cannot reach them
+])
+def test_only_phrases_that_reach_the_weight_fields_matter(template, phrase, bad):
+    from collection.manifest import Category, TraitValue, _Collector, _validate_prompt_numbers
+    from collection.yamlpos import LoadedYaml
+
+    c = _Collector(LoadedYaml(data={}))
+    cats = (Category("a", (TraitValue("v", 1, phrase),)), Category("b", (TraitValue("q", 1, "q"),)))
+    _validate_prompt_numbers(c, template, cats, [], None)
+    assert bool(c.problems) == bad, [p.message for p in c.problems]
