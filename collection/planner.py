@@ -104,16 +104,21 @@ class Keyer:
 
     def keys(self, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(key, allowed) for combination ints `ks` (uint64)."""
-        x = np.zeros(len(ks), dtype=np.uint64)
-        w = np.ones(len(ks), dtype=np.float64)
-        sub = np.zeros(len(ks), dtype=np.int64)
-        for c, (st, n) in enumerate(zip(self.radix.strides, self.radix.sizes)):
-            idx = ((ks // np.uint64(st)) % np.uint64(n)).astype(np.int64)
+        cols = [((ks // np.uint64(st)) % np.uint64(n)).astype(np.int64) for st, n in zip(self.radix.strides, self.radix.sizes)]
+        return self.keys_of(cols)
+
+    def keys_of(self, cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(key, allowed) for combinations given as one value-index column per category (any total)."""
+        size = len(cols[0]) if cols else 0
+        x = np.zeros(size, dtype=np.uint64)
+        w = np.ones(size, dtype=np.float64)
+        sub = np.zeros(size, dtype=np.int64)
+        for c, idx in enumerate(cols):
             x = _mix(x + self.hashes[c][idx])
             w = w * self.weights[c][idx]
             if c in self.ex.cats:
                 sub += idx * self.ex.sub_strides[self.ex.cats.index(c)]
-        allowed = self.mask[sub] == 0 if self.mask is not None else np.ones(len(ks), dtype=bool)
+        allowed = self.mask[sub] == 0 if self.mask is not None else np.ones(size, dtype=bool)
         u = ((x >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * (1.0 / (1 << 53))  # (0, 1], exact
         return _neg_log(u) / w, allowed
 
@@ -226,9 +231,10 @@ def select(m: Manifest, pins: Sequence[int] = (), ex: ExclusionIndex | None = No
     chosen: list[int] = []
     dropped: list[int] = []
     if pins:
-        pk = np.array(sorted(pins), dtype=np.uint64)
-        pkey, _ = keyer.keys(pk)
-        for k in pk[np.lexsort((pk, pkey))].tolist():
+        ordered = sorted(pins)  # Python ints: a combination may not fit 64 bits (2**1000 spaces exist)
+        cols = [np.array(col, dtype=np.int64) for col in zip(*(radix.decode(k) for k in ordered))]
+        pkey, _ = keyer.keys_of(cols)
+        for k in [ordered[i] for i in np.lexsort((np.arange(len(ordered)), pkey)).tolist()]:
             if len(chosen) < n and caps.take(radix.decode(k)):
                 chosen.append(k)
             else:

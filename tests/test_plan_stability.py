@@ -380,3 +380,20 @@ def test_stream_ranking_above_the_enumeration_limit_keeps_the_same_properties(tm
     grown["collection"]["supply"] = 90
     c = list(plan_tokens(load(grown), Previous(by_identity(a))))
     assert c[:60] == a and len(c) == 90
+
+
+def test_spaces_beyond_64_bits_replan_with_rendered_tokens():
+    """70 categories of 2 values: 2**70 combinations, more than a uint64 holds. Rendered tokens
+    survive a weight change there too (their keys come from value indexes, not the integer)."""
+    doc = {
+        "collection": {"name": "B", "symbol": "B", "seed": 5, "supply": 6},
+        "render": {"models": "tiny", "size": [32, 32]},
+        "prompt": {"template": " ".join(f"{{c{i}}}" for i in range(70))},
+        "traits": {f"c{i}": {"a": 1, "b": 2} for i in range(70)},
+    }
+    a = list(plan_tokens(load(doc)))
+    edited = copy.deepcopy(doc)
+    edited["traits"]["c3"]["a"] = 9
+    prev = Previous(by_identity(a), frozenset({a[0].id, a[4].id}))
+    b = list(plan_tokens(load(edited), prev))
+    assert b[0] == a[0] and b[4] == a[4] and len({token_identity(t) for t in b}) == 6
