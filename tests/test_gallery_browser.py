@@ -141,3 +141,31 @@ def test_ten_thousand_tokens_page_and_filter(browser, tmp_path):
     g.page.click("#reset")
     assert g.count_text() == "10000 of 10000 tokens" and g.cards() == PAGE_SIZE
     assert not g.errors
+
+
+def test_hostile_text_on_the_cover_chart_and_filters_is_shown_never_run(browser, preview_build):
+    import json
+
+    b = preview_build(6, hostile_id=2, records="tiny")
+    plan = json.loads((b.path / "plan.json").read_text())
+    plan["collection"].update(artist=HOSTILE_NAME, description=HOSTILE_PROMPT)
+    plan["categories"] = ["colour", HOSTILE_NAME]
+    for t in plan["tokens"]:
+        t["traits"] = {"colour": HOSTILE_PROMPT, HOSTILE_NAME: "x"}
+        t["special"] = HOSTILE_NAME if t["id"] == 3 else None
+    (b.path / "plan.json").write_text(json.dumps(plan))
+    (b.path / "rarity.json").unlink()
+    make_preview(b.path, thumb_size=32, report=False)
+    g = open_gallery(browser, b.path, "#token-3")
+    p = g.page
+    assert p.locator("#artist b").text_content() == HOSTILE_NAME
+    assert p.locator("#description").text_content() == HOSTILE_PROMPT
+    assert p.locator("#trait-chart .bar-row .v").first.text_content() == HOSTILE_PROMPT
+    assert p.locator(f'select[data-category="colour"] option').nth(1).get_attribute("value") == HOSTILE_PROMPT
+    assert p.locator("#detail .badge.acc").text_content() == "1/1 · " + HOSTILE_NAME
+    assert p.locator("#detail .attrs td.val").first.text_content() == HOSTILE_PROMPT
+    p.wait_for_timeout(300)
+    assert p.evaluate("window.__pwned") is None
+    assert p.evaluate("document.querySelectorAll('script').length") == 2
+    assert p.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert not g.dialogs and not g.errors

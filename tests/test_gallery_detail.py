@@ -107,3 +107,25 @@ def test_keyboard_left_right_escape(browser, preview_build):
     p.keyboard.press("Escape")
     assert p.locator("#detail").is_hidden() and p.evaluate("location.hash") == ""
     assert not p.evaluate("document.body.classList.contains('modal-open')")
+
+
+def test_a_snapshot_or_candidate_clicked_takes_the_big_box(browser, preview_build):
+    b = preview_build(2, snapshots={1: [100, 250]}, records="real", iterations=500,
+                      candidates={1: [{"seed": 1001, "score": 0.3, "stop_iteration": 500}, {"seed": 9, "score": 0.1, "stop_iteration": 250}]})
+    from tests.fixtures_preview import write_image
+    write_image(b.path / "candidates" / "1" / "9.png", (250, 250, 0))
+    make_preview(b.path, thumb_size=32, report=False)
+    g = open_gallery(browser, b.path, "#token-1")
+    p = g.page
+    p.locator("#detail-snapshots figure").nth(1).click()
+    assert p.locator("#detail-image").get_attribute("src") == "snapshots/1/0250.png"
+    assert p.locator("#detail-showing").text_content() == "showing iteration 250"
+    p.locator("#detail-candidates figure").nth(1).click()
+    assert p.locator("#detail-image").get_attribute("src") == "candidates/1/9.png"
+    assert p.locator("#detail-showing").text_content() == "showing seed 9"
+    p.locator("#detail-snapshots figure.final").click()
+    assert p.locator("#detail-image").get_attribute("src") == "images/1.png"
+    # the chosen candidate kept no picture of its own here: nothing to enlarge, nothing changes
+    p.locator("#detail-candidates figure").nth(0).click()
+    assert p.locator("#detail-image").get_attribute("src") == "images/1.png"
+    assert not g.errors

@@ -320,7 +320,8 @@
     const box = el("div", { class: "box" },
       src ? crispWhenEnlarged(el("img", { src: src, alt: alt, loading: "lazy" })) : el("div", { class: "placeholder", text: empty }),
       src ? ribbon(label) : null);
-    return el("figure", { class: "snap " + cls }, box,
+    return el("figure", { class: "snap " + cls + (src ? " zoomable" : ""), "data-src": src, "data-caption": lines[0],
+      title: src ? "show it large" : null }, box,
       el("figcaption", {}, el("span", { class: "it", text: lines[0] }),
         ...lines.slice(1).filter((x) => x).map((x) => el("span", { class: "sub", text: x }))));
   }
@@ -404,7 +405,8 @@
       t.image ? crispWhenEnlarged(el("img", { class: "full", id: "detail-image", src: t.image, alt: t.name }))
         : el("div", { class: "placeholder big", text: "not rendered yet" }),
       t.image ? ribbon(t.label, true) : null);
-    const media = el("div", { class: "media" }, main);
+    const media = el("div", { class: "media" }, main,
+      t.image ? el("p", { class: "media-caption", id: "detail-showing", text: "showing the final image" }) : null);
     const img = main.querySelector("img");
     if (img && t.animation) {
       // the video's poster is the same small picture: enlarge it the same way
@@ -443,6 +445,20 @@
     $("detail-pos").replaceChildren(pos >= 0 ? (pos + 1) + " of " + list.length : "",
       el("span", { class: "keys", text: (pos >= 0 ? " · " : "") + "← → to browse, Esc to close" }));
     $("detail-body").replaceChildren(...parts);
+    if (img) {
+      // a snapshot or candidate clicked takes the big box, to compare at full size
+      for (const row of $("detail-body").querySelectorAll(".compare-row")) {
+        row.addEventListener("click", (e) => {
+          const fig = e.target.closest("figure.zoomable");
+          if (!fig) return;
+          img.src = fig.dataset.src;
+          for (const f of $("detail-body").querySelectorAll("figure.active")) f.classList.remove("active");
+          fig.classList.add("active");
+          $("detail-showing").textContent = "showing " + fig.dataset.caption;
+          $("detail-image-box").scrollIntoView({ block: "nearest" });
+        });
+      }
+    }
     $("detail").hidden = false;
     $("detail").scrollTop = 0;
     document.body.classList.add("modal-open");
