@@ -373,8 +373,7 @@ def mint_build(
     plan = load_plan(build_dir)
     uris = read_uri_files(build_dir)
     inputs = read_inputs(build_dir, plan, uris)
-    checked = check_build_files(build_dir, plan, uris)
-    say(f"checked {checked} files against provenance.json and cids.json")
+    check_build_files(build_dir, plan, uris)   # silent when every file is as `metadata` left it
     if inputs.uri_source == "cids.json":
         say("publish.json not found: using base_uri/contract_uri from cids.json (computed offline; make sure they get pinned)")
     journal = load_journal(build_dir)

@@ -198,7 +198,11 @@ class Signer:
         try:
             self.w3.eth.send_raw_transaction(stx.raw)
         except Web3RPCError as e:
-            raise self._rpc_error(what, e) from None
+            # A send retried after a timeout may find the node already has it: that is success
+            # (geth/erigon: "already known", anvil: "transaction already imported").
+            msg = str(getattr(e, "message", None) or e).lower()
+            if "already known" not in msg and "already imported" not in msg:
+                raise self._rpc_error(what, e) from None
         self._nonce = stx.nonce + 1
         return stx.tx_hash
 

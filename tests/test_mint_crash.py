@@ -170,3 +170,15 @@ def test_a_resent_identical_transaction_revives_its_dropped_entry(tmp_path):
     assert again is first and again.status == "sent" and again.resent == 1
     assert [t.hash for t in load_journal(tmp_path).chain(31337).txs] == ["0xabc", "0xdef"]
     assert other.status == "sent"
+
+
+def test_broadcasting_the_same_signed_transaction_twice_is_not_an_error(anvil_manual):
+    # web3 resends eth_sendRawTransaction after a timeout; the node then already holds it.
+    from contracts.tx import Signer, TxParams
+
+    w3 = Web3(Web3.HTTPProvider(anvil_manual.url))
+    acct = anvil_account(0)
+    signer = Signer(w3, acct, 31337, load_artifact().abi)
+    stx = signer.sign(TxParams(to=acct.address, data="0x", gas=21_000), "transfer")
+    assert signer.broadcast(stx, "transfer") == signer.broadcast(stx, "transfer") == stx.tx_hash
+    assert len(w3.eth.get_block("pending")["transactions"]) == 1
