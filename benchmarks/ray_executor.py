@@ -60,7 +60,7 @@ def timed(label: str, build: Path, n: int, threads: int | None = None, **kw) -> 
         torch.set_num_threads(before)
     s = time.perf_counter() - t0
     assert sorted(rep.rendered) == list(range(1, n + 1)) and not rep.failed, rep
-    workers = f"{rep.workers} workers x 1 thread" if hasattr(rep, "workers") else f"{threads or before} torch threads"
+    workers = f"{rep.workers} workers x 1 thread" if kw.get("executor") == "ray" else f"{threads or before} torch threads"
     print(f"{label:<12} {s:8.1f} s  {n / s * 60:8.1f} tokens/min   ({workers})", flush=True)
     return s
 

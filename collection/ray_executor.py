@@ -1,17 +1,17 @@
-"""Rendering on Ray: the local executor's tokens, files and state rows, painted by Ray actors.
+"""The Ray executor: batches painted by Ray actors, handed back to the render driver as events.
 
-    driver (this process)                               Ray actors, one per GPU (or CPU slice)
-    select_tokens, load_jobs      (render_step)         RenderWorker: models loaded once
-    batch + latest checkpoints  ──── segment ────▶      render_batch up to the next checkpoint
-    BuildWriter: atomic files,  ◀─── Segment ─────      images, checkpoints, results (plain data)
-    state.sqlite rows
+    driver (render_step, this process)                  Ray actors, one per GPU (or CPU slice)
+    selection, jobs, batches                            RenderWorker: models loaded once
+    RayExecutor: batch + latest checkpoints ─ segment ▶ render_batch up to the next checkpoint
+                 events (render_events)   ◀ Segment ─  images, checkpoints, results (plain data)
+    writer, state rows, progress
 
 Work is cut into segments of `checkpoint_every` iterations. A segment call carries its batch's
 latest checkpoints and returns the next ones, so each call is a pure function of its arguments
 and faults become Ray's job: a killed worker is restarted (max_restarts) and the call re-run
 (max_task_retries) with the same arguments, i.e. from the last checkpoint the driver received.
-The driver writes every checkpoint and state row exactly as the local executor does, so a
-killed driver resumes on the next run, with either executor. Workers never touch the build
+The driver writes every checkpoint and state row from the same events as with the local executor,
+so a killed driver resumes on the next run, with either executor. Workers never touch the build
 directory: they need the package and the weights, not a shared disk.
 
 Why segments rather than one streaming call per batch: Ray Client (ray://HOST:10001) cannot
@@ -23,16 +23,14 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from buildfiles.errors import UserError
-from buildfiles.plan import load_plan
-from collection.reroll import effective_plan
-from collection.render_step import BuildWriter, LiveDisplay, RenderReport, load_jobs, select_tokens, stop_on_signals
+from collection.render_events import (BatchFailed, BatchStarted, Checkpoint, Emit, Finished, ImageOut, Progress, RunInfo,
+                                      batch_start)
 
 INSTALL_HINT = "pip install 'roboz-collection[ray]'   (or: pip install 'ray[client]>=2.9')"
 ACTOR_PREFIX = "roboz-render"
@@ -109,11 +107,6 @@ def segment_end(start: int, settings) -> int:
     return min(settings.iterations, (start // settings.checkpoint_every + 1) * settings.checkpoint_every)
 
 
-def start_of(jobs) -> int:
-    ck = jobs[0].checkpoint
-    return int(ck["iteration"]) if ck else 0
-
-
 # ---- the worker (runs inside a Ray actor) --------------------------------------------------------
 
 @dataclass
@@ -135,13 +128,9 @@ class RenderWorker:
     """One per device. Loads the models once; then renders batch segments, writing nothing."""
 
     def __init__(self, models: str, device: str, models_dir: str | None, threads: int):
-        import torch
+        from collection.threads import setup_torch
 
-        if device == "cpu":
-            torch.set_num_threads(threads)
-        elif device.startswith("cuda"):
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+        setup_torch(device, threads)  # the actor's share of CPUs, not the node's cores
         self.now: dict[str, Any] = {}
         self.error: tuple[str, str | None] | None = None
         try:
@@ -159,7 +148,7 @@ class RenderWorker:
     def render_segment(self, jobs: list) -> Segment:
         from generator.loop import Callbacks, Interrupted
 
-        start = start_of(jobs)
+        start = batch_start(jobs)
         end = segment_end(start, jobs[0].settings)
         seg = Segment(tuple(j.id for j in jobs), start, end, os.getpid(), socket.gethostname())
         if self.error:
@@ -197,14 +186,7 @@ def running_workers(ray) -> list[dict[str, Any]]:
     return out
 
 
-# ---- the driver ------------------------------------------------------------------------------
-
-@dataclass
-class RayReport(RenderReport):
-    # every segment received, in order: (token ids, from iteration, to iteration, worker pid, host)
-    segments: list[tuple[tuple[int, ...], int, int, int, str]] = field(default_factory=list, repr=False)
-    workers: int = 0
-
+# ---- the executor (runs in the driver's process) ------------------------------------------------
 
 def connect(ray, address: str | None, opts: RayOptions) -> bool:
     """Join the cluster at `address` (or $RAY_ADDRESS), or start a private local Ray. True when started here."""
@@ -216,7 +198,9 @@ def connect(ray, address: str | None, opts: RayOptions) -> bool:
         # A Ray head reports usage statistics to Anyscale unless told not to; the tool talks
         # only to endpoints the user named, so the private Ray it starts keeps quiet.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(num_cpus=opts.num_cpus or os.cpu_count() or 1, include_dashboard=False, **quiet)
+        from collection.threads import available_cpus
+
+        ray.init(num_cpus=opts.num_cpus or available_cpus(), include_dashboard=False, **quiet)
         return True
     try:
         ray.init(address=address, **quiet)
@@ -226,161 +210,100 @@ def connect(ray, address: str | None, opts: RayOptions) -> bool:
     return True
 
 
-def render_build_ray(build_dir: Path, *, models: str | None = None, device: str | None = None,
-                     models_dir: Path | None = None, progress: bool = True, address: str | None = None,
-                     options: RayOptions | None = None) -> RayReport:
-    """render_step.render_build with executor="ray": same skips, files and state rows."""
-    ray = import_ray()
-    opts = options or RayOptions.from_env()
-    build_dir = Path(build_dir)
-    plan = effective_plan(build_dir, load_plan(build_dir))  # re-rolled seeds laid over the plan
+class RayExecutor:
+    """Keeps every worker busy with one batch segment at a time, and emits what comes back."""
 
-    from collection.state import RenderState
-    from generator.loop import make_batches
-    from generator.registry import parse_models
+    name = "ray"
 
-    t0 = time.perf_counter()
-    started = connect(ray, address, opts)
-    report = RayReport()
-    state = RenderState(build_dir / "state.sqlite")
-    try:
-        resources = ray.cluster_resources()
-        dev = cluster_device(device, resources)
-        todo, meta = select_tokens(build_dir, plan, state, models, dev, report.skipped)
-        if any(settings.candidates > 1 for _t, settings, _fp in meta.values()):
+    def __init__(self, address: str | None = None, models_dir: Path | None = None, options: RayOptions | None = None):
+        self.ray = import_ray()
+        self.opts = options or RayOptions.from_env()
+        self.models_dir = models_dir
+        self.info = RunInfo()
+        self.started = connect(self.ray, address, self.opts)
+        self.resources = self.ray.cluster_resources()
+        self.actor_cls = self.ray.remote(concurrency_groups={"control": 1})(RenderWorker)
+        self.names = itertools.count()
+        self.dev = "cpu"
+
+    def device(self, requested: str | None) -> str:
+        self.dev = cluster_device(requested, self.resources)
+        return self.dev
+
+    def close(self) -> None:
+        if self.started:
+            self.ray.shutdown()
+            self.started = False
+
+    def run(self, models: str, batches: list[list], emit: Emit, should_stop) -> None:
+        if any(j.settings.candidates > 1 for b in batches for j in b):
             raise UserError("render.candidates > 1 (best-of-K) runs on the local executor only, so far",
                             hint="render those tokens with `--executor local`", exit_code=2)
-        with stop_on_signals() as stop, _Display(len(plan.tokens), len(report.skipped), progress) as display:
-            for name, tokens in todo.items():
-                choice = parse_models(name)
-                writer = BuildWriter(build_dir, state, meta, choice.label, choice.tiny)
-                batches = make_batches(load_jobs(build_dir, state, meta, tokens))
-                n = worker_count(opts, dev, resources, len(batches))
-                report.workers = max(report.workers, n)
-                _Dispatch(ray, opts, name, dev, models_dir, writer, report, display, stop).run(batches, n)
-                if stop[0]:
-                    raise KeyboardInterrupt  # what the local executor does; checkpoints so far are on disk
-    finally:
-        state.close()
-        if started:
-            ray.shutdown()
-    report.seconds = time.perf_counter() - t0
-    return report
-
-
-class _Dispatch:
-    """Keeps every worker busy with one batch segment at a time, and writes what comes back."""
-
-    def __init__(self, ray, opts: RayOptions, models: str, device: str, models_dir: Path | None,
-                 writer: BuildWriter, report: RayReport, display: "_Display", stop: list[bool]):
-        self.ray, self.opts, self.writer, self.report, self.display, self.stop = ray, opts, writer, report, display, stop
-        self.args = (models, device, str(models_dir) if models_dir else None, max(1, int(opts.cpus_per_worker)))
-        self.gpus = opts.gpus_per_worker if device == "cuda" else 0
-        self.actor_cls = ray.remote(concurrency_groups={"control": 1})(RenderWorker)
-        self.names = itertools.count()
-        self.actors: list = []
-
-    def spawn(self):
-        a = self.actor_cls.options(
-            name=f"{ACTOR_PREFIX}-{os.getpid()}-{next(self.names)}", num_cpus=self.opts.cpus_per_worker,
-            num_gpus=self.gpus, max_restarts=self.opts.max_restarts, max_task_retries=self.opts.max_task_retries,
-        ).remote(*self.args)
-        self.actors.append(a)
-        return a
-
-    def run(self, batches: list[list], n: int) -> None:
         ray = self.ray
+        n = worker_count(self.opts, self.dev, self.resources, len(batches))
+        self.info.workers = max(self.info.workers, n)
+        args = (models, self.dev, str(self.models_dir) if self.models_dir else None, max(1, int(self.opts.cpus_per_worker)))
+        actors: list = []
+
+        def spawn():
+            a = self.actor_cls.options(
+                name=f"{ACTOR_PREFIX}-{os.getpid()}-{next(self.names)}", num_cpus=self.opts.cpus_per_worker,
+                num_gpus=self.opts.gpus_per_worker if self.dev == "cuda" else 0,
+                max_restarts=self.opts.max_restarts, max_task_retries=self.opts.max_task_retries,
+            ).remote(*args)
+            actors.append(a)
+            return a
+
         pending = deque((jobs, True) for jobs in batches)
-        self.display.add_iterations(sum((j.settings.iterations - start_of([j])) for b in batches for j in b))
-        idle = [self.spawn() for _ in range(n)]
+        idle = [spawn() for _ in range(n)]
         running: dict = {}  # ObjectRef -> (actor, jobs)
         try:
-            while (pending or running) and not self.stop[0]:
+            while (pending or running) and not should_stop():
                 while idle and pending:
                     jobs, first = pending.popleft()
                     if first:
-                        self.mark_rendering(jobs)
+                        emit(BatchStarted(tuple(j.id for j in jobs), batch_start(jobs), jobs[0].settings.iterations))
                     actor = idle.pop()
                     running[actor.render_segment.remote(jobs)] = (actor, jobs)
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)  # the timeout notices Ctrl-C
                 for ref in ready:
                     actor, jobs = running.pop(ref)
-                    nxt, lost = self.receive(ref, jobs)
+                    nxt, lost = self.receive(ref, jobs, emit)
                     if lost:
                         ray.kill(actor)
-                        actor = self.spawn()
+                        actor = spawn()
                     idle.append(actor)
                     if nxt:
                         pending.appendleft((nxt, False))  # same batch first: tokens finish sooner
         finally:
-            for a in self.actors:
+            for a in actors:
                 ray.kill(a)
 
-    def mark_rendering(self, jobs) -> None:
-        """The local executor's row at the start of a batch: rendering, from its checkpoint if any."""
-        w = self.writer
-        for j in jobs:
-            ck = j.checkpoint
-            w.state.rendering(j.id, w.tokens[j.id][2], int(ck["iteration"]) if ck else 0,
-                              str(w.checkpoint_path(j.id).relative_to(w.dir)) if ck else None)
-
-    def receive(self, ref, jobs) -> tuple[list | None, bool]:
-        """Write one segment's outputs. Returns (the batch's next segment or None, whether the worker is lost)."""
+    def receive(self, ref, jobs, emit: Emit) -> tuple[list | None, bool]:
+        """Emit one segment's outputs. Returns (the batch's next segment or None, whether the worker is lost)."""
         ex = self.ray.exceptions
+        ids = tuple(j.id for j in jobs)
         try:
             seg: Segment = self.ray.get(ref)
         except ex.RayTaskError as e:  # the render raised: as in the local executor, fail this batch only
             cause = e.cause if isinstance(getattr(e, "cause", None), BaseException) else e
-            self.fail(jobs, f"{type(cause).__name__}: {cause}")
+            emit(BatchFailed(ids, f"{type(cause).__name__}: {cause}"))
             return None, False
         except ex.RayError as e:  # restarts and retries used up (node gone, a batch that kills its worker)
-            self.fail(jobs, f"worker lost: {str(e).splitlines()[0]}")
+            emit(BatchFailed(ids, f"worker lost: {str(e).splitlines()[0]}"))
             return None, True
         if seg.error:
             raise UserError(seg.error[0], hint=seg.error[1])
-        self.report.segments.append((seg.ids, seg.start, seg.end, seg.pid, seg.host))
+        self.info.segments.append((seg.ids, seg.start, seg.end, seg.pid, seg.host))
         for tid, kind, it, img in seg.images:
-            self.writer.on_image(tid, kind, it, img)
-        self.display.advance((seg.end - seg.start) * len(jobs))
+            emit(ImageOut(tid, kind, it, img))
+        losses = tuple(r.final_loss for r in seg.results) or tuple(float(ck.get("loss", float("nan")))
+                                                                   for ck in seg.checkpoints.values())
+        emit(Progress(ids, seg.end, jobs[0].settings.iterations, losses))
         if seg.results:
             for r in seg.results:
-                self.writer.on_result(r)
-                self.report.rendered.append(r.id)
-                self.display.token_done()
+                emit(Finished(r))
             return None, False
         for tid, ck in seg.checkpoints.items():
-            self.writer.on_checkpoint(tid, ck)
+            emit(Checkpoint(tid, ck))
         return [replace(j, checkpoint=seg.checkpoints[j.id]) for j in jobs], False
-
-    def fail(self, jobs, error: str) -> None:
-        for j in jobs:
-            self.writer.state.failed(j.id, self.writer.tokens[j.id][2], error)
-            self.report.failed.append(j.id)
-            self.report.errors[j.id] = error
-
-
-class _Display(LiveDisplay):
-    """Tokens done/total and iterations done over all workers (the ETA), as one rich live display."""
-
-    def __init__(self, total: int, done: int, enabled: bool):
-        self.enabled = enabled
-        if not enabled:
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-        self.tokens = self.progress.add_task("tokens (ray)", total=total, completed=done)
-        self.iters = self.progress.add_task("iterations", total=0)
-
-    def add_iterations(self, n: int) -> None:
-        if self.enabled:
-            self.progress.update(self.iters, total=self.progress.tasks[self.iters].total + n)
-
-    def advance(self, n: int) -> None:
-        if self.enabled:
-            self.progress.advance(self.iters, n)
-
-    def token_done(self) -> None:
-        if self.enabled:
-            self.progress.advance(self.tokens, 1)

@@ -1,40 +1,42 @@
-"""The render step: plan.json in, images/ snapshots/ animations/ renders/ out, resumable.
+"""The render step's driver: plan.json in, images/ snapshots/ animations/ renders/ out, resumable.
 
-The generator paints (generator.loop.Renderer, which writes nothing); this module decides
-what still needs painting, hands it jobs and checkpoints, and writes everything it reports
-atomically into the build directory:
+The driver owns everything but the painting:
 
-    images/{id}.png              final image, PNG text: prompt, seed, models, settings
-    snapshots/{id}/{iter:04d}.png
-    frames/{id}/{iter:05d}.png   progress frames, kept on disk so a resumed video is whole
-    animations/{id}.mp4
-    renders/{id}.json            render facts
-    checkpoints/{id}.pt          while unfinished
-    state.sqlite
+    plan      RenderSettings built once per token from the plan's data (Plan.render_dict)
+    state     state.sqlite rows (collection.state), under the build directory's lock
+    selection skip done tokens, resume checkpoints, group by models, make batches
+    writer    atomic files and records (collection.render_writer)
+    progress  live display, plain lines, JSON lines (collection.render_progress)
+    report    what was rendered, skipped, failed
+
+An executor (collection.local_executor, collection.ray_executor) only runs the batches it is given
+and emits events (collection.render_events); it never touches the build directory. Seams for
+other work: `plan_work` decides each token's seed and settings, `render_works` paints any list of
+TokenWork, and an executor is anything with `device`, `run` and `close`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import signal
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from buildfiles import atomicio
 from buildfiles.errors import UserError
-from buildfiles.hashing import sha256_bytes
 from buildfiles.lock import build_lock
 from buildfiles.plan import Plan, PlannedToken, load_plan
-from buildfiles.records import RenderRecord, image_path, write_record
-from collection.best_of import Judges, write_candidates
-from collection.reroll import effective_plan
+from buildfiles.records import RecordError, image_matches, image_path, read_record
+from buildfiles.rerolls import effective_plan
+from collection.render_events import (BatchFailed, BatchStarted, Checkpoint, Event, Executor, Finished, ImageOut,
+                                      Progress, batch_start)
+from collection.render_writer import BuildWriter, TokenWork, clear_partial_writes, load_checkpoint, make_job, warn
 
-BUNDLED_JAX = Path(__file__).parent / "assets" / "jax.png"
+EXECUTORS = ("local", "ray")
 
 
 @dataclass
@@ -44,6 +46,9 @@ class RenderReport:
     failed: list[int] = field(default_factory=list)
     seconds: float = 0.0
     errors: dict[int, str] = field(default_factory=dict)
+    workers: int = 0
+    # Ray: every segment received, in order: (token ids, from iteration, to iteration, worker pid, host)
+    segments: list[tuple[tuple[int, ...], int, int, int, str]] = field(default_factory=list, repr=False)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -52,88 +57,66 @@ class RenderReport:
 
 # ---- pure helpers ---------------------------------------------------------------------------
 
-def fingerprint(token: PlannedToken, settings_dict: dict[str, Any]) -> str:
+def fingerprint(token: PlannedToken, settings_dict: dict[str, Any], seed: int | None = None) -> str:
     """What a token's pixels depend on. A changed fingerprint invalidates its state and checkpoint."""
-    blob = json.dumps({"prompt": token.prompt, "seed": token.seed, "settings": settings_dict}, sort_keys=True)
+    return _fingerprint(token.prompt, token.seed if seed is None else seed, settings_dict)
+
+
+def _fingerprint(prompt: str | None, seed: int, settings_dict: dict[str, Any]) -> str:
+    blob = json.dumps({"prompt": prompt, "seed": seed, "settings": settings_dict}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def pick_device(device: str | None) -> str:
-    import torch
+def plan_work(plan: Plan, models: str | None = None, device: str = "cpu", only: set[int] | None = None) -> list[TokenWork]:
+    """The plan's tokens (those in `only`, when given) as TokenWork: settings built once from the plan's
+    data; the seed is the plan's (buildfiles.rerolls.effective_plan lays re-rolled seeds over it first)."""
+    from generator.registry import parse_models
+    from generator.settings import RenderSettings
 
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: no CUDA device is available here", hint="use --device cpu", exit_code=2)
-    if device != "cpu" and not device.startswith("cuda"):
-        raise UserError(f"unknown device {device!r}", hint="use cpu, cuda or cuda:N", exit_code=2)
-    return device
-
-
-def resolve_input(build_dir: Path, rel: str) -> Path:
-    p = build_dir / rel
-    if p.exists():
-        return p
-    if rel == "jax" and BUNDLED_JAX.exists():
-        return BUNDLED_JAX
-    raise UserError(f"input image {p} not found", hint="re-run `roboz-collection plan` to copy inputs into the build directory")
-
-
-# ---- file writers (the side effects) -------------------------------------------------------
-
-class BuildWriter:
-    """Turns the renderer's callbacks into atomic files and state rows."""
-
-    def __init__(self, build_dir: Path, state, tokens: dict[int, tuple[PlannedToken, Any, str]], models_name: str, tiny: bool):
-        self.dir = build_dir
-        self.state = state
-        self.tokens = tokens  # id -> (token, settings, fingerprint)
-        self.models_name = models_name
-        self.tiny = tiny
-
-    def checkpoint_path(self, token_id: int) -> Path:
-        return self.dir / "checkpoints" / f"{token_id}.pt"
-
-    def on_checkpoint(self, token_id: int, ckpt: dict[str, Any]) -> None:
-        import torch
-
-        ckpt = {**ckpt, "fingerprint": self.tokens[token_id][2]}
-        buf = io.BytesIO()
-        torch.save(ckpt, buf)
-        path = self.checkpoint_path(token_id)
-        atomicio.write_bytes(path, buf.getvalue())
-        self.state.rendering(token_id, self.tokens[token_id][2], ckpt["iteration"], str(path.relative_to(self.dir)))
-
-    def on_image(self, token_id: int, kind: str, iteration: int, image) -> None:
-        from generator.outputs import png_bytes
-
-        if kind == "snapshot":
-            path = self.dir / "snapshots" / str(token_id) / f"{iteration:04d}.png"
-        else:
-            path = self.dir / "frames" / str(token_id) / f"{iteration:05d}.png"
-        atomicio.write_bytes(path, png_bytes(image, tiny=self.tiny))
-
-    def on_result(self, r) -> None:
-        from generator.outputs import mp4_bytes, png_bytes
-
-        token, settings, fp = self.tokens[r.id]
+    out = []
+    for token in plan.tokens:
+        if only is not None and token.id not in only:  # reroll: exactly the re-rolled tokens
+            continue
+        data = plan.render_dict(token)
+        if models:
+            data = {**data, "models": models}
+        settings = RenderSettings.from_dict(data)
+        if settings.precision == "fp16" and not device.startswith("cuda"):
+            raise UserError("precision fp16 needs a CUDA device", hint="use precision bf16 or fp32 on CPU", exit_code=2)
+        choice = parse_models(settings.models)
         sd = settings.to_dict()
-        seed = r.seed if r.seed is not None else token.seed  # best-of-K: the chosen candidate's
-        png = png_bytes(r.image, prompt=token.prompt, seed=seed, models=self.models_name, settings=sd, tiny=self.tiny)
-        atomicio.write_bytes(image_path(self.dir, r.id), png)
-        if settings.video:
-            frames_dir = self.dir / "frames" / str(r.id)
-            frames = sorted(p for p in frames_dir.glob("*.png") if int(p.stem) <= r.iterations)
-            if frames:
-                atomicio.write_bytes(self.dir / "animations" / f"{r.id}.mp4", mp4_bytes(frames, settings.video.fps))
-        write_record(self.dir, RenderRecord(
-            id=r.id, seed=seed, models=self.models_name, tiny=self.tiny, iterations=r.iterations,
-            size=tuple(r.image.size), final_loss=r.final_loss, seconds=round(r.seconds, 3), device=r.device,
-            settings=sd, prompt=token.prompt, image_sha256=sha256_bytes(png),
-            extra=write_candidates(self.dir, r, self.tiny),
-        ))
-        self.state.done(r.id, fp, r.iterations)
-        self.checkpoint_path(r.id).unlink(missing_ok=True)
+        out.append(TokenWork(token, token.seed, settings, sd, fingerprint(token, sd), str(choice), choice.label, choice.tiny))
+    return out
+
+
+def is_done(build_dir: Path, state, work: TokenWork) -> bool:
+    """Done with the same fingerprint, and its image is the one the renderer wrote.
+
+    Without a state row (state.sqlite lost or replaced), the render record tells: same prompt,
+    seed and settings means the same pixels, and the row is written back.
+    """
+    from collection.state import DONE
+
+    image = image_path(build_dir, work.id)
+    if not image.exists():
+        return False
+    row = state.get(work.id)
+    if row is not None and not (row.status == DONE and row.fingerprint == work.fingerprint):
+        return False
+    try:
+        rec = read_record(build_dir, work.id)
+    except RecordError:
+        rec = None
+    if row is None:
+        if rec is None or _fingerprint(rec.prompt, rec.seed, rec.settings) != work.fingerprint or not image_matches(build_dir, rec):
+            return False
+        state.done(work.id, work.fingerprint, rec.iterations)
+        return True
+    if rec is not None and image_matches(build_dir, rec) is False:
+        warn(f"{image} is not the image rendered for token {work.id} (its sha256 differs from renders/{work.id}.json): "
+             "rendering it again")
+        return False
+    return True
 
 
 @contextmanager
@@ -152,224 +135,131 @@ def stop_on_signals() -> Iterator[list[bool]]:
             signal.signal(s, h)
 
 
-# ---- the step ------------------------------------------------------------------------------
+def make_executor(executor: str, *, models_dir: Path | None, threads: int | None, ray_address: str | None,
+                  ray_options=None) -> Executor:
+    if executor == "local":
+        from collection.local_executor import LocalExecutor
 
-def _load_checkpoint(build_dir: Path, token_id: int, fp: str):
-    """The token's checkpoint if it belongs to this token's current fingerprint.
+        return LocalExecutor(models_dir, threads)
+    if executor == "ray":
+        from collection.ray_executor import RayExecutor
 
-    The file, not the state row, is the truth: a crash between writing the file and
-    updating the row must not lose the progress in it.
-    """
-    import torch
-
-    path = build_dir / "checkpoints" / f"{token_id}.pt"
-    if not path.exists():
-        return None
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)  # our own plain-tensor file: no pickled code
-    except Exception:
-        return None  # unreadable (cannot happen with atomic writes, but never worth a crash): start over
-    return ck if ck.get("fingerprint") == fp else None
+        return RayExecutor(ray_address, models_dir, ray_options)
+    raise UserError(f"unknown executor {executor!r}", hint="use --executor local or --executor ray", exit_code=2)
 
 
-def _job(build_dir: Path, token: PlannedToken, settings, checkpoint):
-    from PIL import Image
+def make_progress(total: int, skipped: int, progress: bool, log_json: Path | None):
+    """Live display on a terminal; plain lines when stdout is not one or with progress=False; JSON lines with log_json."""
+    from collection.render_progress import JsonView, PlainView, RenderProgress, RichView
 
-    from generator.loop import ImagePrompt, TokenJob
-    from generator.prompts import parse_prompt
-
-    init = Image.open(resolve_input(build_dir, settings.init_image)).convert("RGB") if settings.init_image else None
-    prompts = []
-    for item in settings.image_prompts:
-        p = parse_prompt(item)
-        prompts.append(ImagePrompt(Image.open(resolve_input(build_dir, p.text)).convert("RGB"), p.weight, p.stop))
-    return TokenJob(token.id, token.prompt, token.seed, settings, init, tuple(prompts), checkpoint)
+    views: list = [RichView() if progress and sys.stdout.isatty() else PlainView()]
+    if log_json:
+        views.append(JsonView(log_json))
+    return RenderProgress(total, skipped, views)
 
 
-def select_tokens(build_dir: Path, plan: Plan, state, models: str | None, dev: str,
-                  skipped: list[int], only: set[int] | None = None) -> tuple[dict[str, list[PlannedToken]], dict[int, tuple]]:
-    """Decide per token: skip (done, same fingerprint, image present; appended to `skipped`) or render (maybe resume).
-
-    Returns (models name -> tokens to render, id -> (token, settings, fingerprint)); shared by both executors.
-    """
-    from collection.state import DONE
-    from generator.registry import parse_models
-    from generator.settings import RenderSettings
-
-    todo: dict[str, list] = {}
-    meta: dict[int, tuple] = {}
-    for token in plan.tokens:
-        if only is not None and token.id not in only:  # reroll: exactly the re-rolled tokens
-            continue
-        settings = RenderSettings.from_dict(plan.render_dict(token))
-        if models:
-            settings = settings.with_overrides({"models": models})
-        if settings.precision == "fp16" and not dev.startswith("cuda"):
-            raise UserError("precision fp16 needs a CUDA device", hint="use precision bf16 or fp32 on CPU", exit_code=2)
-        name = str(parse_models(settings.models))
-        fp = fingerprint(token, settings.to_dict())
-        row = state.get(token.id)
-        if row and row.status == DONE and row.fingerprint == fp and (build_dir / "images" / f"{token.id}.png").exists():
-            skipped.append(token.id)
-            continue
-        meta[token.id] = (token, settings, fp)
-        todo.setdefault(name, []).append(token)
-    return todo, meta
-
-
-def _clear_partial_writes(build_dir: Path, token_id: int) -> None:
-    """Remove temp files a killed process left mid-write (atomicio's `.NAME.*.tmp`) in the token's folders."""
-    for d in (build_dir / "frames" / str(token_id), build_dir / "snapshots" / str(token_id)):
-        for p in d.glob(".*.tmp"):
-            p.unlink(missing_ok=True)
-
-
-def load_jobs(build_dir: Path, state, meta: dict[int, tuple], tokens: list[PlannedToken]) -> list:
-    """TokenJobs for `tokens`, each resuming from its checkpoint when it has a valid one (else marked pending)."""
-    jobs = []
-    for token in tokens:
-        _clear_partial_writes(build_dir, token.id)
-        _, settings, fp = meta[token.id]
-        ck = _load_checkpoint(build_dir, token.id, fp)
-        if ck is None:
-            state.pending(token.id, fp)
-        jobs.append(_job(build_dir, token, settings, ck))
-    return jobs
-
+# ---- the driver ------------------------------------------------------------------------------
 
 def render_build(build_dir: Path, *, models: str | None = None, device: str | None = None,
                  models_dir: Path | None = None, progress: bool = True, executor: str = "local",
-                 ray_address: str | None = None, only: set[int] | None = None) -> RenderReport:
-    """Render every token of build_dir/plan.json that is not done yet (of `only`, when given); see the module docstring for outputs.
-    Holds the build directory's lock (buildfiles.lock) throughout."""
-    if executor not in ("local", "ray"):
+                 ray_address: str | None = None, threads: int | None = None, log_json: Path | None = None,
+                 ray_options=None, only: set[int] | None = None) -> RenderReport:
+    """Render every token of build_dir/plan.json (of `only`, when given) that is not done yet, with re-rolled
+    seeds laid over the plan, holding the build directory's lock."""
+    if executor not in EXECUTORS:
         raise UserError(f"unknown executor {executor!r}", hint="use --executor local or --executor ray", exit_code=2)
-    if not Path(build_dir).is_dir():
+    build_dir = Path(build_dir)
+    if not build_dir.is_dir():
         load_plan(build_dir)  # says plan.json is missing and how to make it
     with build_lock(build_dir, "render"):
-        return _render_build(Path(build_dir), models=models, device=device, models_dir=models_dir, progress=progress,
-                             executor=executor, ray_address=ray_address, only=only)
+        plan = effective_plan(build_dir, load_plan(build_dir))
+        ex = make_executor(executor, models_dir=models_dir, threads=threads, ray_address=ray_address,
+                           ray_options=ray_options)
+        try:
+            dev = ex.device(device)
+            return render_works(build_dir, plan_work(plan, models, dev, only), ex, dev, progress=progress, log_json=log_json)
+        finally:
+            ex.close()
 
 
-def _render_build(build_dir: Path, *, models: str | None, device: str | None, models_dir: Path | None,
-                  progress: bool, executor: str, ray_address: str | None, only: set[int] | None = None) -> RenderReport:
-    if executor == "ray":  # same selection, writer and state; tokens painted by Ray actors (collection/ray_executor.py)
-        from collection.ray_executor import render_build_ray
-
-        return render_build_ray(Path(build_dir), models=models, device=device, models_dir=models_dir, progress=progress,
-                                address=ray_address)
-    plan: Plan = effective_plan(build_dir, load_plan(build_dir))  # re-rolled seeds laid over the plan
-
-    import torch
-
+def render_works(build_dir: Path, works: list[TokenWork], ex: Executor, dev: str, *, progress: bool = True,
+                 log_json: Path | None = None) -> RenderReport:
+    """Paint `works` that are not done yet with executor `ex`; the caller holds the lock."""
     from collection.state import RenderState
-    from generator.loop import Callbacks, Interrupted, Renderer
-    from generator.models import load_models
 
     t0 = time.perf_counter()
-    dev = pick_device(device)
-    if dev.startswith("cuda"):
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
     report = RenderReport()
     state = RenderState(build_dir / "state.sqlite")
     try:
-        todo, meta = select_tokens(build_dir, plan, state, models, dev, report.skipped, only)
-        total = len(plan.tokens)
-        display = _Display(total, len(report.skipped), enabled=progress)
-        with stop_on_signals() as stop, display:
-            for name, tokens in todo.items():
-                m = load_models(name, dev, models_dir)
-                writer = BuildWriter(build_dir, state, meta, m.name, m.tiny)
-                jobs = load_jobs(build_dir, state, meta, tokens)
-                renderer = Renderer(m)
-                judges = Judges(models_dir)
-                cb = Callbacks(
-                    on_progress=display.on_progress,
-                    on_checkpoint=writer.on_checkpoint,
-                    on_image=writer.on_image,
-                    on_result=lambda r: (writer.on_result(r), report.rendered.append(r.id), display.token_done()),
-                    should_stop=lambda: stop[0],
-                )
-                from generator.loop import make_batches
-
-                for batch in make_batches(jobs):
-                    for j in batch:
-                        state.rendering(j.id, meta[j.id][2], int(j.checkpoint["iteration"]) if j.checkpoint else 0,
-                                        str(writer.checkpoint_path(j.id).relative_to(build_dir)) if j.checkpoint else None)
-                    display.start_batch([j.id for j in batch], batch[0].settings.iterations,
-                                        int(batch[0].checkpoint["iteration"]) if batch[0].checkpoint else 0)
-                    try:
-                        renderer.run_batch(batch, cb, judges.for_batch(m, batch))
-                    except Interrupted:
-                        raise KeyboardInterrupt from None
-                    except (UserError, KeyboardInterrupt):
-                        raise
-                    except Exception as e:  # one bad batch must not lose the others
-                        for j in batch:
-                            state.failed(j.id, meta[j.id][2], f"{type(e).__name__}: {e}")
-                            report.failed.append(j.id)
-                            report.errors[j.id] = f"{type(e).__name__}: {e}"
+        todo: dict[str, list[TokenWork]] = {}
+        for w in works:
+            if is_done(build_dir, state, w):
+                report.skipped.append(w.id)
+            else:
+                todo.setdefault(w.models, []).append(w)
+        by_id = {w.id: w for w in works}
+        with stop_on_signals() as stop, make_progress(len(works), len(report.skipped), progress, log_json) as prog:
+            prog.begin(sum(map(len, todo.values())), ex.name, dev)
+            driver = _Driver(BuildWriter(build_dir, state, by_id), prog, report)
+            for name, group in todo.items():
+                batches = _batches(build_dir, state, group)
+                prog.add_iterations(sum(j.settings.iterations - batch_start([j]) for b in batches for j in b))
+                driver.jobs.update({j.id: j for b in batches for j in b})
+                ex.run(name, batches, driver.handle, lambda: stop[0])
+                if stop[0]:
+                    raise KeyboardInterrupt  # every running token checkpointed; the next run resumes
+            report.seconds = time.perf_counter() - t0
+            prog.end(len(report.rendered), len(report.skipped), len(report.failed), report.seconds)
     finally:
         state.close()
+        report.workers, report.segments = ex.info.workers, list(ex.info.segments)
     report.seconds = time.perf_counter() - t0
     return report
 
 
-class LiveDisplay:
-    """A rich Progress used as a context manager, and a no-op when disabled (--no-progress)."""
+def _batches(build_dir: Path, state, works: list[TokenWork]) -> list[list]:
+    """TokenJobs for `works`, each resuming from its checkpoint when it has a valid one (else marked pending), batched."""
+    from generator.loop import make_batches
 
-    enabled: bool
-    progress: Any
-
-    def __enter__(self):
-        if self.enabled:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.progress.__exit__(*exc)
+    jobs = []
+    for w in works:
+        clear_partial_writes(build_dir, w.id)
+        ck = load_checkpoint(build_dir, w.id, w.fingerprint)
+        if ck is None:
+            state.pending(w.id, w.fingerprint)
+        jobs.append(make_job(build_dir, w, ck))
+    return make_batches(jobs)
 
 
-class _Display(LiveDisplay):
-    """One rich live display: tokens done/total, current tokens, iteration, it/s, ETA, loss."""
+class _Driver:
+    """Applies an executor's events: files and rows (writer), progress, report."""
 
-    def __init__(self, total: int, done: int, enabled: bool):
-        self.enabled = enabled
-        self.total, self.done = total, done
-        if not enabled:
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    def __init__(self, writer: BuildWriter, prog, report: RenderReport):
+        self.writer, self.prog, self.report = writer, prog, report
+        self.jobs: dict[int, Any] = {}
 
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            TextColumn("{task.fields[loss]}"),
-            transient=False,
-        )
-        self.tokens_task = self.progress.add_task("tokens", total=total, completed=done, rate="", loss="")
-        self.iter_task = None
-
-    def start_batch(self, ids: list[int], iterations: int, start: int) -> None:
-        if not self.enabled:
-            return
-        label = "token " + ",".join(map(str, ids[:4])) + ("…" if len(ids) > 4 else "")
-        if self.iter_task is not None:
-            self.progress.remove_task(self.iter_task)
-        self.iter_task = self.progress.add_task(label, total=iterations, completed=start, rate="", loss="")
-        self._t = time.perf_counter()
-        self._start = start
-
-    def on_progress(self, p) -> None:
-        if not self.enabled or self.iter_task is None:
-            return
-        el = time.perf_counter() - self._t
-        rate = (p.iteration - self._start) / el if el > 0 else 0.0
-        loss = sum(p.losses) / len(p.losses)
-        self.progress.update(self.iter_task, completed=p.iteration, rate=f"{rate:.2f} it/s", loss=f"loss {loss:.4f}")
-
-    def token_done(self) -> None:
-        self.done += 1
-        if self.enabled:
-            self.progress.update(self.tokens_task, completed=self.done)
+    def handle(self, ev: Event) -> None:
+        w = self.writer
+        if isinstance(ev, Progress):  # the most frequent first
+            self.prog.progress(ev.ids, ev.iteration, ev.total, ev.losses)
+        elif isinstance(ev, ImageOut):
+            w.image(ev.id, ev.kind, ev.iteration, ev.image)
+        elif isinstance(ev, Checkpoint):
+            w.checkpoint(ev.id, ev.state)
+        elif isinstance(ev, Finished):
+            r = ev.result
+            w.finished(r)
+            self.report.rendered.append(r.id)
+            self.prog.finished(r.id, w.seed_of(r), r.seconds, r.final_loss, r.iterations)
+        elif isinstance(ev, BatchStarted):
+            for tid in ev.ids:
+                w.started(tid, ev.start, self.jobs[tid].checkpoint is not None)
+            self.prog.batch_started(ev.ids, [w.works[t].seed for t in ev.ids], ev.start, ev.total)
+        elif isinstance(ev, BatchFailed):
+            for tid in ev.ids:
+                w.failed(tid, ev.error)
+                self.report.failed.append(tid)
+                self.report.errors[tid] = ev.error
+                self.prog.token_failed(tid, ev.error)
+        else:
+            raise TypeError(f"unknown render event {ev!r}")

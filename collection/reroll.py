@@ -18,19 +18,16 @@ is missing and publish re-hashes, so the next `build` / `metadata` / `publish` r
 
 from __future__ import annotations
 
-import json
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
-from buildfiles import atomicio
 from buildfiles.errors import UserError
 from buildfiles.plan import Plan
+from buildfiles.rerolls import (REROLLS_FILE, REROLLS_FORMAT, Reroll, effective_plan, load_rerolls,  # noqa: F401 (re-exported)
+                                rerolls_path, save_rerolls)
 from collection.prng import derive_seed
-
-REROLLS_FILE = "rerolls.json"
-REROLLS_FORMAT = "roboz-rerolls/1"
 
 # Per token: its render outputs. Whole build: files derived from every picture.
 TOKEN_OUTPUTS = ("images/{id}.png", "renders/{id}.json", "snapshots/{id}", "frames/{id}", "animations/{id}.mp4",
@@ -38,66 +35,9 @@ TOKEN_OUTPUTS = ("images/{id}.png", "renders/{id}.json", "snapshots/{id}", "fram
 DERIVED = ("rarity.json", "provenance.json", "cids.json", "car/images.car", "car/metadata.car", "car/animations.car")
 
 
-@dataclass(frozen=True)
-class Reroll:
-    base_seed: int          # the plan's seed when it was re-rolled: the token's identity
-    count: int              # re-rolls so far (the derived seed's input)
-    seed: int               # the seed it renders with now
-    pinned: bool = False    # an explicit seed: render exactly it (no best-of-K)
-    history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"base_seed": self.base_seed, "count": self.count, "seed": self.seed, "pinned": self.pinned,
-                "history": list(self.history)}
-
-
 def reroll_seed(base_seed: int, count: int) -> int:
     """The seed of a token's `count`-th re-roll (count >= 1): 32-bit, like planned seeds."""
     return derive_seed("roboz-reroll", base_seed, count, bits=32)
-
-
-# ---- the file ------------------------------------------------------------------------------
-
-def rerolls_path(build_dir: Path | str) -> Path:
-    return Path(build_dir) / REROLLS_FILE
-
-
-def load_rerolls(build_dir: Path | str) -> dict[int, Reroll]:
-    p = rerolls_path(build_dir)
-    try:
-        raw = json.loads(p.read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{p} is not valid JSON ({e})", hint="restore it, or delete it to forget every re-roll") from None
-    if not isinstance(raw, dict) or raw.get("format") != REROLLS_FORMAT:
-        raise UserError(f"{p}: unknown format {raw.get('format') if isinstance(raw, dict) else raw!r}",
-                        hint=f"expected {REROLLS_FORMAT!r}")
-    try:
-        return {int(k): Reroll(int(v["base_seed"]), int(v["count"]), int(v["seed"]), bool(v.get("pinned", False)),
-                               tuple(v.get("history") or ()))
-                for k, v in (raw.get("tokens") or {}).items()}
-    except (KeyError, TypeError, ValueError) as e:
-        raise UserError(f"{p} is malformed ({e})", hint="restore it, or delete it to forget every re-roll") from None
-
-
-def save_rerolls(build_dir: Path | str, rerolls: dict[int, Reroll]) -> None:
-    atomicio.write_json(rerolls_path(build_dir), {"format": REROLLS_FORMAT,
-                                                  "tokens": {str(k): v.to_dict() for k, v in sorted(rerolls.items())}})
-
-
-def effective_plan(build_dir: Path | str, plan: Plan) -> Plan:
-    """The plan with re-rolled seeds laid over it (records whose base seed no longer matches are ignored)."""
-    rr = load_rerolls(build_dir)
-    if not rr:
-        return plan
-    tokens = []
-    for t in plan.tokens:
-        r = rr.get(t.id)
-        if r is not None and r.base_seed == t.seed:
-            t = replace(t, seed=r.seed, render={**t.render, "candidates": 1} if r.pinned else t.render)
-        tokens.append(t)
-    return replace(plan, tokens=tuple(tokens))
 
 
 # ---- re-rolling ----------------------------------------------------------------------------

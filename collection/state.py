@@ -6,10 +6,13 @@ changes a token, its old state and checkpoint no longer count and it is rendered
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from buildfiles.errors import UserError
 
 PENDING, RENDERING, DONE, FAILED = "pending", "rendering", "done", "failed"
 
@@ -36,7 +39,29 @@ class TokenRow:
     error: str | None
 
 
+class StateError(UserError):
+    """state.sqlite is garbled or unreadable."""
+
+
+def _guarded(method):
+    """A garbled database is one line naming the file and the fix, never a traceback."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:  # "file is not a database", "database disk image is malformed", ...
+            raise StateError(
+                f"{self.path} is not a readable render state ({e})",
+                hint=f"move it away (mv {self.path} {self.path}.bad) and run again: finished tokens are recognised "
+                     "from renders/*.json and images/, unfinished ones resume from checkpoints/",
+            ) from None
+
+    return call
+
+
 class RenderState:
+    @_guarded
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,13 +79,16 @@ class RenderState:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @_guarded
     def get(self, token_id: int) -> TokenRow | None:
         r = self.db.execute("SELECT id, status, fingerprint, iteration, checkpoint, error FROM tokens WHERE id=?", (token_id,)).fetchone()
         return TokenRow(*r) if r else None
 
+    @_guarded
     def all(self) -> list[TokenRow]:
         return [TokenRow(*r) for r in self.db.execute("SELECT id, status, fingerprint, iteration, checkpoint, error FROM tokens ORDER BY id")]
 
+    @_guarded
     def _upsert(self, token_id: int, fingerprint: str, status: str, iteration: int, checkpoint: str | None, error: str | None) -> None:
         self.db.execute(
             "INSERT INTO tokens (id, status, fingerprint, iteration, checkpoint, error, updated) VALUES (?,?,?,?,?,?,?) "

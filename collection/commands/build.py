@@ -19,6 +19,7 @@ examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from collection.commands.plan import add_plan_options
+    from collection.commands.render import add_render_options
 
     p.add_argument("manifest", type=Path)
     add_plan_options(p)
@@ -32,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", default=None, help="Ray cluster address (auto, ray://HOST:10001)")
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of the live display")
     p.add_argument("--no-preview", action="store_true", help="skip contact sheets and gallery")
+    add_render_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,24 +49,27 @@ def run(args: argparse.Namespace) -> int:
         check_build(build_dir, device=args.device, models=args.models, force=args.force)  # before any model loads
         run_after_plan(build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
                        progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address,
-                       preview=not args.no_preview)
+                       preview=not args.no_preview, threads=args.threads, log_json=args.log_json)
     print(f"build finished in {time.monotonic() - t0:.0f} s: {build_dir}")
     return 0
 
 
 def run_after_plan(build_dir: Path, *, models: str | None = None, device: str | None = None,
                    models_dir: Path | None = None, progress: bool = True, executor: str = "local",
-                   ray_address: str | None = None, preview: bool = True) -> None:
+                   ray_address: str | None = None, preview: bool = True, threads: int | None = None,
+                   log_json: Path | None = None) -> None:
     """render -> metadata -> preview on a planned build directory, holding its lock."""
     from buildfiles.lock import build_lock
 
     with build_lock(build_dir, "build"):
         _render_metadata_preview(build_dir, models=models, device=device, models_dir=models_dir, progress=progress,
-                                 executor=executor, ray_address=ray_address, preview=preview)
+                                 executor=executor, ray_address=ray_address, preview=preview, threads=threads,
+                                 log_json=log_json)
 
 
 def _render_metadata_preview(build_dir: Path, *, models: str | None, device: str | None, models_dir: Path | None,
-                             progress: bool, executor: str, ray_address: str | None, preview: bool) -> None:
+                             progress: bool, executor: str, ray_address: str | None, preview: bool,
+                             threads: int | None, log_json: Path | None) -> None:
     from collection.commands import metadata as metadata_cmd
     from collection.commands import preview as preview_cmd
     from collection.commands import render as render_cmd
@@ -72,7 +77,7 @@ def _render_metadata_preview(build_dir: Path, *, models: str | None, device: str
     from collection.render_step import render_build
 
     report = render_build(build_dir, models=models, device=device, models_dir=models_dir, progress=progress,
-                          executor=executor, ray_address=ray_address)
+                          executor=executor, ray_address=ray_address, threads=threads, log_json=log_json)
     render_cmd.print_report(report)
     if report.failed:
         raise UserError(

@@ -35,7 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rpc-url", default=None, metavar="URL", help="any other chain's JSON-RPC URL")
     p.add_argument("--keystore", type=Path, default=None, metavar="FILE", help="encrypted eth keystore (JSON)")
     p.add_argument("--to", default=None, metavar="ADDR", help="receive the tokens (default: the signing account)")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+    from collection.commands.argtypes import positive_int
+
+    p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                    help="tokens per mint transaction (default 100); with --mint-at-deploy, tokens per "
                         "ERC-2309 event (default 100, at most 5000; see README for the trade-off)")
     p.add_argument("--mint-at-deploy", action="store_true",

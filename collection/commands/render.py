@@ -26,16 +26,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    'files: "{vqgan: {config: my.yaml, checkpoint: my.ckpt}, clip: ViT-B/16}"')
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     p.add_argument("--models-dir", type=Path, help="folder with model weights (default: the cache, or $ROBOZ_HOME/models)")
-    p.add_argument("--no-progress", action="store_true", help="no live progress display")
+    p.add_argument("--no-progress", action="store_true", help="plain log lines instead of the live display")
     p.add_argument("--executor", choices=("local", "ray"), default="local", help="ray: spread tokens over a Ray cluster (docs/ray.md)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (auto, ray://HOST:10001); default: a local Ray")
+    add_render_options(p)
+
+
+def add_render_options(p: argparse.ArgumentParser) -> None:
+    """Options `render` and `build` share beyond the executor choice."""
+    from collection.commands.argtypes import positive_int
+
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                   help="CPU threads for torch (default: the CPUs this process may use: affinity, cgroup quota)")
+    p.add_argument("--log-json", type=Path, default=None, metavar="FILE",
+                   help="append progress events (token started/finished/failed, progress) as JSON lines to FILE")
 
 
 def run(args: argparse.Namespace) -> int:
     from collection.render_step import render_build
 
     report = render_build(args.build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
-                          progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address)
+                          progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address,
+                          threads=args.threads, log_json=args.log_json)
     print_report(report)
     return 1 if report.failed else 0
 

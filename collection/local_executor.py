@@ -1,0 +1,70 @@
+"""The local executor: paints batches in this process, one after another, and emits events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from buildfiles.errors import UserError
+from collection.render_events import (BatchFailed, BatchStarted, Checkpoint, Emit, Finished, ImageOut, Progress,
+                                      RunInfo, batch_start)
+
+
+def pick_device(device: str | None) -> str:
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {device}: no CUDA device is available here", hint="use --device cpu", exit_code=2)
+    if device != "cpu" and not device.startswith("cuda"):
+        raise UserError(f"unknown device {device!r}", hint="use cpu, cuda or cuda:N", exit_code=2)
+    return device
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, models_dir: Path | None = None, threads: int | None = None):
+        self.models_dir, self.threads = models_dir, threads
+        self.info = RunInfo(workers=1)
+        self.dev = "cpu"
+
+    def device(self, requested: str | None) -> str:
+        from collection.threads import setup_torch
+
+        self.dev = pick_device(requested)
+        setup_torch(self.dev, self.threads)
+        return self.dev
+
+    def run(self, models: str, batches: Sequence[Sequence], emit: Emit, should_stop: Callable[[], bool]) -> None:
+        from collection.best_of import Judges
+        from generator.loop import Callbacks, Interrupted, Renderer
+        from generator.models import load_models
+
+        m = load_models(models, self.dev, self.models_dir)
+        renderer = Renderer(m)
+        judges = Judges(self.models_dir)  # best-of-K: loaded only when a batch asks for candidates
+        cb = Callbacks(
+            on_progress=lambda p: emit(Progress(p.token_ids, p.iteration, p.total, p.losses)),
+            on_checkpoint=lambda tid, ck: emit(Checkpoint(tid, ck)),
+            on_image=lambda tid, kind, it, img: emit(ImageOut(tid, kind, it, img)),
+            on_result=lambda r: emit(Finished(r)),
+            should_stop=should_stop,
+        )
+        for batch in batches:
+            if should_stop():
+                return
+            ids = tuple(j.id for j in batch)
+            emit(BatchStarted(ids, batch_start(batch), batch[0].settings.iterations))
+            try:
+                renderer.run_batch(batch, cb, judges.for_batch(m, batch))
+            except Interrupted:
+                return  # every token of the batch checkpointed; the driver sees the stop request
+            except (UserError, KeyboardInterrupt):
+                raise
+            except Exception as e:  # one bad batch must not lose the others
+                emit(BatchFailed(ids, f"{type(e).__name__}: {e}"))
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,177 @@
+"""The render step's files: what the driver writes into the build directory, and reads back to resume.
+
+    images/{id}.png              final image, PNG text: prompt, seed, models, settings
+    snapshots/{id}/{iter:04d}.png
+    frames/{id}/{iter:05d}.png   progress frames, kept on disk so a resumed video is whole
+    animations/{id}.mp4
+    renders/{id}.json            the render record (buildfiles.records), with the image's sha256
+    checkpoints/{id}.pt          while unfinished
+    state.sqlite                 (collection.state)
+
+Every file is written atomically, so a crash leaves the old file or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from buildfiles import atomicio
+from buildfiles.errors import UserError
+from buildfiles.hashing import sha256_bytes
+from buildfiles.plan import PlannedToken
+from buildfiles.records import RenderRecord, image_path, write_record
+
+BUNDLED_JAX = Path(__file__).parent / "assets" / "jax.png"
+
+
+@dataclass(frozen=True)
+class TokenWork:
+    """One token as the driver paints it: its settings built once from the plan's data.
+
+    `seed` is the seed this render uses: the plan's, or another one a re-roll records.
+    """
+
+    token: PlannedToken
+    seed: int
+    settings: Any           # generator.settings.RenderSettings
+    settings_dict: dict[str, Any]
+    fingerprint: str        # what the pixels depend on (collection.render_step.fingerprint)
+    models: str             # canonical models spec, the executor's key for loading ("tiny", "<vqgan>+<clip>")
+    label: str              # the public name (PNG text, record, metadata): never a file path
+    tiny: bool
+
+    @property
+    def id(self) -> int:
+        return self.token.id
+
+
+def checkpoint_rel(token_id: int) -> str:
+    return f"checkpoints/{token_id}.pt"
+
+
+def resolve_input(build_dir: Path, rel: str) -> Path:
+    """A plan's input image (relative to the build directory); "jax" falls back to the bundled sketch."""
+    p = build_dir / rel
+    if p.exists():
+        return p
+    if rel == "jax" and BUNDLED_JAX.exists():
+        return BUNDLED_JAX
+    raise UserError(f"input image {p} not found", hint="re-run `roboz-collection plan` to copy inputs into the build directory")
+
+
+def load_checkpoint(build_dir: Path, token_id: int, fp: str):
+    """The token's checkpoint if it belongs to this token's current fingerprint.
+
+    The file, not the state row, is the truth: a crash between writing the file and
+    updating the row must not lose the progress in it.
+    """
+    import torch
+
+    path = build_dir / checkpoint_rel(token_id)
+    if not path.exists():
+        return None
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)  # our own plain-tensor file: no pickled code
+        if not isinstance(ck, dict) or not isinstance(ck.get("iteration"), int):
+            raise ValueError("not a render checkpoint")
+    except Exception as e:  # garbled (a disk, a hand edit): never worth a crash; keep it for a look, start over
+        bad = path.with_name(path.name + ".bad")
+        path.replace(bad)
+        warn(f"{path} is unreadable ({type(e).__name__}); token {token_id} starts over (the file is kept as {bad.name})")
+        return None
+    return ck if ck.get("fingerprint") == fp else None
+
+
+def warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr, flush=True)
+
+
+def clear_partial_writes(build_dir: Path, token_id: int) -> None:
+    """Remove temp files a killed process left mid-write (atomicio's `.NAME.*.tmp`) in the token's folders."""
+    for d in (build_dir / "frames" / str(token_id), build_dir / "snapshots" / str(token_id)):
+        for p in d.glob(".*.tmp"):
+            p.unlink(missing_ok=True)
+
+
+def make_job(build_dir: Path, work: TokenWork, checkpoint):
+    """A generator.loop.TokenJob: plain data, images loaded, ready for any executor."""
+    from PIL import Image
+
+    from generator.loop import ImagePrompt, TokenJob
+    from generator.prompts import parse_prompt
+
+    s = work.settings
+    init = Image.open(resolve_input(build_dir, s.init_image)).convert("RGB") if s.init_image else None
+    prompts = []
+    for item in s.image_prompts:
+        p = parse_prompt(item)
+        prompts.append(ImagePrompt(Image.open(resolve_input(build_dir, p.text)).convert("RGB"), p.weight, p.stop))
+    return TokenJob(work.id, work.token.prompt, work.seed, s, init, tuple(prompts), checkpoint)
+
+
+class BuildWriter:
+    """Turns executor events into atomic files and state rows."""
+
+    def __init__(self, build_dir: Path, state, works: dict[int, TokenWork]):
+        self.dir = build_dir
+        self.state = state
+        self.works = works
+
+    def started(self, token_id: int, iteration: int, resumed: bool) -> None:
+        """The token's row says rendering, from its checkpoint when it resumes."""
+        w = self.works[token_id]
+        self.state.rendering(token_id, w.fingerprint, iteration, checkpoint_rel(token_id) if resumed else None)
+
+    def checkpoint(self, token_id: int, ckpt: dict[str, Any]) -> None:
+        import torch
+
+        fp = self.works[token_id].fingerprint
+        ckpt = {**ckpt, "fingerprint": fp}
+        buf = io.BytesIO()
+        torch.save(ckpt, buf)
+        atomicio.write_bytes(self.dir / checkpoint_rel(token_id), buf.getvalue())
+        self.state.rendering(token_id, fp, ckpt["iteration"], checkpoint_rel(token_id))
+
+    def image(self, token_id: int, kind: str, iteration: int, image) -> None:
+        from generator.outputs import png_bytes
+
+        if kind == "snapshot":
+            path = self.dir / "snapshots" / str(token_id) / f"{iteration:04d}.png"
+        else:
+            path = self.dir / "frames" / str(token_id) / f"{iteration:05d}.png"
+        atomicio.write_bytes(path, png_bytes(image, tiny=self.works[token_id].tiny))
+
+    def seed_of(self, r) -> int:
+        """The seed of a result's image: best-of-K's chosen candidate's, else the token's."""
+        return r.seed if getattr(r, "seed", None) is not None else self.works[r.id].seed
+
+    def finished(self, r) -> RenderRecord:
+        from collection.best_of import write_candidates
+        from generator.outputs import mp4_bytes, png_bytes
+
+        w = self.works[r.id]
+        seed = self.seed_of(r)
+        png = png_bytes(r.image, prompt=w.token.prompt, seed=seed, models=w.label, settings=w.settings_dict, tiny=w.tiny)
+        atomicio.write_bytes(image_path(self.dir, r.id), png)
+        video = w.settings.video
+        if video:
+            frames = sorted(p for p in (self.dir / "frames" / str(r.id)).glob("*.png") if int(p.stem) <= r.iterations)
+            if frames:
+                atomicio.write_bytes(self.dir / "animations" / f"{r.id}.mp4", mp4_bytes(frames, video.fps))
+        record = RenderRecord(
+            id=r.id, seed=seed, models=w.label, tiny=w.tiny, iterations=r.iterations, size=tuple(r.image.size),
+            final_loss=r.final_loss, seconds=round(r.seconds, 3), device=r.device, settings=w.settings_dict,
+            prompt=w.token.prompt, image_sha256=sha256_bytes(png),
+            extra=write_candidates(self.dir, r, w.tiny),  # best-of-K: every candidate and the judge
+        )
+        write_record(self.dir, record)
+        self.state.done(r.id, w.fingerprint, r.iterations)
+        (self.dir / checkpoint_rel(r.id)).unlink(missing_ok=True)
+        return record
+
+    def failed(self, token_id: int, error: str) -> None:
+        self.state.failed(token_id, self.works[token_id].fingerprint, error)
