@@ -47,7 +47,7 @@ def test_every_command_on_a_missing_build_says_one_line_without_traceback(tmp_pa
     args = {"validate": [missing + ".yaml"], "plan": [missing + ".yaml"], "build": [missing + ".yaml"],
             "render": [missing], "metadata": [missing], "preview": [missing], "publish": [missing, "--to", "car"],
             "mint": [missing, "--network", "local"], "models": ["verify", "--models-dir", missing],
-            "reroll": [missing, "1", "--no-render"]}
+            "reroll": [missing, "1", "--no-render"], "review": [missing]}
     assert set(args) | {"init", "demo"} == set(COMMAND_MODULES)  # init and demo make things: tried elsewhere
     for cmd, rest in args.items():
         p = cli(cmd, *rest)
