@@ -5,18 +5,25 @@ BIN    := $(VENV)/bin
 EXAMPLE := examples/rusty-roboz/manifest.yaml
 DEMO_BUILD := examples/rusty-roboz/build
 
-.PHONY: setup python node browser demo test bench screenshots clean-demo
+.PHONY: setup python node browser demo test bench screenshots clean-demo constraints
 
 setup: python node browser
 
-# pip takes torch 2.14.1 from local disk where it lies there; the `ray`
-# extra is installed because the Ray executor's tests run in the suite.
+# pyproject.toml declares the ranges the code supports; this project's own venv (and so CI)
+# installs the exact set measured together, pinned in constraints.txt. pip takes torch 2.14.1
+# from local disk where it lies there; the `ray` extra is installed because the Ray executor's
+# tests run in the suite.
 python: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24"
-	$(BIN)/pip install --quiet -e ".[test,ray]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,ray]"
 	@touch $@
+
+# After changing pyproject.toml's dependencies: re-pin what the venv now holds.
+constraints: python
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --all --exclude-editable | grep -v '^pip==' | grep -v '^# Editable' | LC_ALL=C sort -f; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 node: contracts/node_modules/.installed tests/js/node_modules/.installed
 contracts/node_modules/.installed: contracts/package-lock.json
