@@ -17,7 +17,7 @@ from buildfiles.published import PublishRecord, load_publish, write_publish
 from buildfiles.urls import redact_url
 from buildfiles.plan import Plan, load_plan
 from metadata.build import hash_tree, media_trees
-from metadata.car import car_root, verify_car, write_tree_car
+from metadata.car import CarError, car_root, verify_car, write_tree_car
 from metadata.publishers.base import Publisher, PublishError
 from metadata.integrity import check_media
 from metadata.provenance import image_sha256s, provenance_of_hashes
@@ -60,6 +60,17 @@ def _check_provenance(build_dir: Path, hashes: dict[int, str]) -> None:
     if read_provenance(build_dir) != provenance_of_hashes(hashes):
         raise UserError(f"{provenance_path(build_dir)} does not match the images on disk",
                         hint="run `roboz-collection metadata BUILD_DIR` again so metadata, CIDs and provenance match the files")
+
+
+def _intact_car(car: Path, root: str) -> bool:
+    """A CAR left by an earlier run may be reused only whole: right root, every block's hash, every link."""
+    if car_root(car) != root:
+        return False
+    try:
+        s = verify_car(car)
+    except (CarError, OSError):
+        return False
+    return s.roots == [root] and s.complete
 
 
 def publish(build_dir: Path, publisher: Publisher, *, log: Callable[[str], None] = print) -> PublishReport:
@@ -113,8 +124,8 @@ def _publish(build_dir: Path, publisher: Publisher, log: Callable[[str], None]) 
             log(f"{name}: {root} already on {publisher.name}: nothing to upload")
             continue
         car = build_dir / "car" / f"{name}.car"
-        if car_root(car) == root and verify_car(car).roots == [root]:
-            log(f"{name}: reusing {car.relative_to(build_dir)} (root and every block hash checked)")
+        if _intact_car(car, root):
+            log(f"{name}: reusing {car.relative_to(build_dir)} (root, every block hash and the whole DAG checked)")
         else:
             written = write_tree_car(tree, car)
             if cid_str(written.root.cid) != root:  # the files changed while we were reading them

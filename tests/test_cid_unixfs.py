@@ -147,3 +147,21 @@ def test_one_changed_byte_changes_the_root(tmp_path):
     data[CHUNK_SIZE + 3] ^= 1  # a byte in the second chunk
     (d / "c.json").write_bytes(bytes(data))
     assert add_folder(d).root.cid != before
+
+
+def test_mixed_sizes_write_the_same_car_as_ipfs_car(tmp_path, ipfs_car):
+    """One folder with files of every shape (empty, small, one chunk, chunk + 1, several chunks, more than
+    eight) at two levels: the CAR written in one pass is byte-identical to ipfs-car's."""
+    from metadata.car import write_tree_car
+    from metadata.unixfs import tree_of_folder
+
+    d = tmp_path / "mixed"
+    (d / "sub").mkdir(parents=True)
+    sizes = [10, 65_535, 200_000, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE, 8 * CHUNK_SIZE + 5, 0]
+    for i, n in enumerate(sizes):
+        (d / f"{i}.bin").write_bytes(os.urandom(n))
+        (d / "sub" / f"{i}.bin").write_bytes(os.urandom(n // 3 + 1))  # no two files alike (see test_car_files)
+    theirs = ipfs_car_pack(ipfs_car, d, tmp_path / "theirs.car")
+    res = write_tree_car(tree_of_folder(d), tmp_path / "ours.car")
+    assert cid_str(res.root.cid) == theirs == cid_str(add_tree(tree_of_folder(d)).root.cid)
+    assert (tmp_path / "ours.car").read_bytes() == (tmp_path / "theirs.car").read_bytes()
