@@ -21,7 +21,7 @@ from buildfiles.jsonfile import BuildFileError, Fields, read_object
 CIDS_FILE = "cids.json"
 CIDS_FORMAT = "roboz-cids/1"
 PROFILE = "unixfs: cidv1, raw leaves, sha2-256, 1MiB chunks, 1024 links/node, HAMT(256) past 256KiB of links"
-RECOVER = "run `roboz-collection metadata BUILD_DIR` again: it recomputes cids.json from the files (offline)"
+RECOVER = "run `roboz-collection metadata {build}` again: it recomputes cids.json from the files (offline)"
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,11 @@ def cids_json(c: Cids) -> bytes:
 def load_cids(build_dir: Path | str) -> Cids | None:
     """cids.json, or None when `metadata` has not run; BuildFileError when it is damaged."""
     path = cids_path(build_dir)
-    raw = read_object(path, fmt=CIDS_FORMAT, recover=RECOVER)
+    recover = RECOVER.format(build=Path(build_dir))
+    raw = read_object(path, fmt=CIDS_FORMAT, recover=recover)
     if raw is None:
         return None
-    f = Fields(raw, path, RECOVER)
+    f = Fields(raw, path, recover)
     return Cids(
         images_cid=f.cid("images_cid"),
         metadata_cid=f.cid("metadata_cid"),
@@ -87,5 +88,5 @@ def load_cids(build_dir: Path | str) -> Cids | None:
 def read_cids(build_dir: Path | str) -> Cids:
     c = load_cids(build_dir)
     if c is None:
-        raise BuildFileError(f"{cids_path(build_dir)} not found", hint="run `roboz-collection metadata BUILD_DIR` first")
+        raise BuildFileError(f"{cids_path(build_dir)} not found", hint=f"run `roboz-collection metadata {build_dir}` first")
     return c

@@ -41,20 +41,21 @@ def read_object(path: Path, *, fmt: str, recover: str, legacy_ok: bool = True) -
     try:
         raw = json.loads(text, parse_constant=_no_constants)
     except (json.JSONDecodeError, ValueError, RecursionError) as e:
-        what = "empty" if not text.strip() else f"corrupt or truncated ({_short(e)})"
+        what = "empty" if not text.strip() else f"corrupt or truncated{_where(e)}"
         raise BuildFileError(f"{path} is {what}", hint=recover) from None
     if not isinstance(raw, dict):
         raise BuildFileError(f"{path} holds a JSON {type(raw).__name__}, not an object", hint=recover)
     got = raw.get("format")
     if got != fmt and not (got is None and legacy_ok):
-        raise BuildFileError(f"{path} has format {got!r}; this version reads {fmt!r}", hint=recover)
+        raise BuildFileError(f"{path} has format {got!r}; this version reads {fmt!r}",
+                             hint=f"use the roboz-collection version that wrote it, or {recover[0].lower()}{recover[1:]}")
     return raw
 
 
-def _short(e: Exception) -> str:
+def _where(e: Exception) -> str:
     if isinstance(e, json.JSONDecodeError):
-        return f"{e.msg} at line {e.lineno} column {e.colno}"
-    return str(e)[:100]
+        return f" at line {e.lineno} column {e.colno} ({e.msg})"
+    return f" ({str(e)[:100]})"
 
 
 _CID = re.compile(r"b[a-z2-7]+")

@@ -19,7 +19,7 @@ from buildfiles.jsonfile import BuildFileError, Fields, read_object
 PROVENANCE_FILE = "provenance.json"
 PROVENANCE_FORMAT = "roboz-provenance/1"
 CONCATENATION = "lowercase hex sha256 of each image file, in token id order, no separator"
-RECOVER = "run `roboz-collection metadata BUILD_DIR` again: it re-hashes the images (offline)"
+RECOVER = "run `roboz-collection metadata {build}` again: it re-hashes the images (offline)"
 
 
 @dataclass(frozen=True)
@@ -58,22 +58,23 @@ def provenance_json(p: Provenance) -> bytes:
 
 def load_provenance(build_dir: Path | str) -> Provenance | None:
     path = provenance_path(build_dir)
-    raw = read_object(path, fmt=PROVENANCE_FORMAT, recover=RECOVER)
+    recover = RECOVER.format(build=Path(build_dir))
+    raw = read_object(path, fmt=PROVENANCE_FORMAT, recover=recover)
     if raw is None:
         return None
-    f = Fields(raw, path, RECOVER)
+    f = Fields(raw, path, recover)
     if raw.get("algorithm", "sha256") != "sha256":
         raise f.fail("algorithm", '"sha256"')
     entries = []
     for i, e in enumerate(f.list("images")):
         if not isinstance(e, dict) or not isinstance(e.get("id"), int) or isinstance(e.get("id"), bool):
             raise f.fail("images", f"a list of {{id, sha256}} (entry {i} is not)")
-        entries.append(ProvenanceEntry(e["id"], Fields(e, path, RECOVER).sha256("sha256")))
+        entries.append(ProvenanceEntry(e["id"], Fields(e, path, recover).sha256("sha256")))
     return Provenance(tuple(entries), f.sha256("provenance_hash"))
 
 
 def read_provenance(build_dir: Path | str) -> Provenance:
     p = load_provenance(build_dir)
     if p is None:
-        raise BuildFileError(f"{provenance_path(build_dir)} not found", hint="run `roboz-collection metadata BUILD_DIR` first")
+        raise BuildFileError(f"{provenance_path(build_dir)} not found", hint=f"run `roboz-collection metadata {build_dir}` first")
     return p

@@ -23,7 +23,7 @@ from buildfiles.urls import redact_url
 
 PUBLISH_FILE = "publish.json"
 PUBLISH_FORMAT = "roboz-publish/1"
-RECOVER = ("move the damaged publish.json aside and run `roboz-collection publish` again: "
+RECOVER = ("move the damaged publish.json aside and run `roboz-collection publish {build} --to ...` again: "
            "roots the provider already holds are not uploaded twice")
 # publish.json files written before `pins` existed: these providers pin, the others only wrote files.
 _LEGACY_PINNING = ("kubo", "pinata")
@@ -155,16 +155,17 @@ def _ipfs_uri_field(f: Fields, key: str, derived: str | None) -> str:
 def load_publish(build_dir: Path | str) -> PublishRecord | None:
     """publish.json, or None before the first publish; BuildFileError when it is damaged."""
     path = publish_path(build_dir)
-    raw = read_object(path, fmt=PUBLISH_FORMAT, recover=RECOVER)
+    recover = RECOVER.format(build=Path(build_dir))
+    raw = read_object(path, fmt=PUBLISH_FORMAT, recover=recover)
     if raw is None:
         return None
-    f = Fields(raw, path, RECOVER)
+    f = Fields(raw, path, recover)
     latest = _target(f)
     others = []
     for i, t in enumerate(f.list("targets")):
         if not isinstance(t, dict):
             raise f.fail("targets", f"a list of objects (entry {i} is not)")
-        tt = _target(Fields(t, path, RECOVER))
+        tt = _target(Fields(t, path, recover))
         if tt.key != latest.key:
             others.append(tt)
     mcid = latest.metadata_cid
@@ -182,5 +183,5 @@ def load_publish(build_dir: Path | str) -> PublishRecord | None:
 def read_publish(build_dir: Path | str) -> PublishRecord:
     r = load_publish(build_dir)
     if r is None:
-        raise BuildFileError(f"{publish_path(build_dir)} not found", hint="run `roboz-collection publish BUILD_DIR --to ...` first")
+        raise BuildFileError(f"{publish_path(build_dir)} not found", hint=f"run `roboz-collection publish {build_dir} --to ...` first")
     return r

@@ -56,7 +56,7 @@ def media_trees(build_dir: Path, plan: Plan) -> MediaTrees:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise UserError(
             f"{', '.join(missing[:3])}{more} not found in {build_dir}",
-            hint="render first: `roboz-collection render BUILD_DIR` (or `build`)",
+            hint=f"render first: `roboz-collection render {build_dir}` (or `build`)",
         )
     if plan.collection.image:
         src = build_dir / plan.collection.image

@@ -40,7 +40,7 @@ def folder_trees(build_dir: Path, plan: Plan) -> dict[str, Tree]:
     meta["collection.json"] = build_dir / "metadata" / "collection.json"
     missing = [f"metadata/{n}" for n, p in meta.items() if not p.is_file()]
     if missing:
-        raise UserError(f"{missing[0]} not found", hint="run `roboz-collection metadata BUILD_DIR` first")
+        raise UserError(f"{missing[0]} not found", hint=f"run `roboz-collection metadata {build_dir}` first")
     trees: dict[str, Tree] = {"images": media.images}
     if media.animations:
         trees["animations"] = media.animations
@@ -59,7 +59,7 @@ def _check_provenance(build_dir: Path, hashes: dict[int, str]) -> None:
     # mint puts provenance.json's hash on chain, once and forever: it must describe these images.
     if read_provenance(build_dir) != provenance_of_hashes(hashes):
         raise UserError(f"{provenance_path(build_dir)} does not match the images on disk",
-                        hint="run `roboz-collection metadata BUILD_DIR` again so metadata, CIDs and provenance match the files")
+                        hint=f"run `roboz-collection metadata {build_dir}` again so metadata, CIDs and provenance match the files")
 
 
 def _intact_car(car: Path, root: str) -> bool:
@@ -97,7 +97,7 @@ def _publish(build_dir: Path, publisher: Publisher, log: Callable[[str], None]) 
     if stale or cids.roots != roots:
         shown = "; ".join(stale[:5]) + (f"; and {len(stale) - 5} more" if len(stale) > 5 else "")
         raise UserError(f"the build changed after cids.json was written: {shown or 'folder roots differ'}",
-                        hint="run `roboz-collection metadata BUILD_DIR` again so metadata, CIDs and provenance match the files")
+                        hint=f"run `roboz-collection metadata {build_dir}` again so metadata, CIDs and provenance match the files")
 
     # ... and what `metadata` hashed must still be what the renderer wrote (an edit accepted there is recorded).
     anims = trees.get("animations") or {}
