@@ -12,14 +12,14 @@ from typing import Callable
 from buildfiles.cids import read_cids
 from buildfiles.errors import UserError
 from buildfiles.lock import build_lock
+from buildfiles.plan import Plan, load_plan
 from buildfiles.provenance import provenance_path, read_provenance
 from buildfiles.published import PublishRecord, load_publish, write_publish
 from buildfiles.urls import redact_url
-from buildfiles.plan import Plan, load_plan
 from metadata.build import hash_tree, media_trees
 from metadata.car import CarError, car_root, verify_car, write_tree_car
-from metadata.publishers.base import Publisher, PublishError
 from metadata.integrity import check_media
+from metadata.publishers.base import Publisher, PublishError
 from metadata.provenance import image_sha256s, provenance_of_hashes
 from metadata.unixfs import Tree, cid_str
 

@@ -114,3 +114,10 @@ def test_credentials_in_the_api_url_are_used_but_never_shown_or_written(built, f
     out = subprocess.run([sys.executable, "-c", code, str(built), refused], capture_output=True, text=True)
     assert out.returncode == 1 and "connection refused" in out.stderr and "is `ipfs daemon` running?" in out.stderr
     assert secret not in out.stdout + out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("api", ["127.0.0.1:5001", "ftp://host/", "http://", "http://u:S3cretPw9@[::1"])
+def test_an_api_address_that_is_not_http_is_refused_before_any_request(api):
+    with pytest.raises(PublishError, match="--api must be an http") as e:
+        make_publisher("kubo", None, api=api)
+    assert e.value.exit_code == 2 and "S3cretPw9" not in e.value.message

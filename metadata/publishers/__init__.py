@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from buildfiles.urls import is_http_url, redact_url
 from metadata.publishers.base import Publisher, PublishError, RetryPolicy
 
 PROVIDERS = ("kubo", "pinata", "car")
@@ -9,6 +10,9 @@ PROVIDERS = ("kubo", "pinata", "car")
 
 def make_publisher(provider: str, build_dir, *, api: str | None = None, policy: RetryPolicy | None = None) -> Publisher:
     policy = policy or RetryPolicy()
+    if api is not None and not is_http_url(api):
+        raise PublishError(f"--api must be an http(s) address like http://127.0.0.1:5001, got {redact_url(api)!r}",
+                           exit_code=2)
     if provider == "kubo":
         from metadata.publishers.kubo import KuboPublisher
 

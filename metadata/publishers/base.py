@@ -200,7 +200,10 @@ def request(
             with _Ticker(what, policy.progress_every, log, data):
                 resp = requests.request(method, url, params=params, data=data, headers=h,
                                         timeout=(policy.connect_timeout, min(policy.read_timeout, max(left, 0.1))))
-        except (requests.ConnectionError, requests.Timeout) as e:
+        except requests.RequestException as e:
+            if not isinstance(e, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+                raise PublishError(f"{what}: cannot send a request to {shown} ({type(e).__name__}: "
+                                   f"{redact_text(str(e))[:120]})", hint=unreachable_hint) from None
             why = _never_connected(e)
             if why:
                 raise PublishError(f"{what}: cannot reach {shown} ({why})", hint=unreachable_hint) from None
