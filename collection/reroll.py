@@ -73,6 +73,16 @@ def check_not_minted(build_dir: Path, ids: Iterable[int]) -> None:
                             exit_code=2)
 
 
+def _rendered_seed(build_dir: Path, token_id: int, fallback: int) -> int:
+    """The seed of the picture being replaced: best-of-K's winner is not the token's base seed."""
+    from buildfiles.records import RecordError, read_record
+
+    try:
+        return read_record(build_dir, token_id).seed
+    except RecordError:
+        return fallback
+
+
 def mark_stale(build_dir: Path | str, ids: Iterable[int]) -> list[str]:
     """Delete the tokens' render outputs and every whole-build file derived from the pictures; returns what went."""
     build_dir = Path(build_dir)
@@ -115,7 +125,7 @@ def reroll_tokens(build_dir: Path | str, plan: Plan, ids: Iterable[int], seeds: 
         raise UserError("no token ids given", hint="e.g. `roboz-collection reroll BUILD_DIR 7 12`", exit_code=2)
     check_not_minted(build_dir, ids)
     current = effective_plan(build_dir, plan)
-    cur_seed = {t.id: t.seed for t in current.tokens}
+    cur_seed = {t.id: _rendered_seed(build_dir, t.id, t.seed) for t in current.tokens if t.id in ids}
     rr = load_rerolls(build_dir)
     changes = []
     for i in ids:

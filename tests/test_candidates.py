@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from buildfiles.errors import UserError
 from generator.candidates import (
@@ -198,3 +199,56 @@ def test_render_step_records_every_candidate_and_the_chosen_seed(make_build):
         assert sorted(p.name for p in (build / "snapshots" / str(tid)).iterdir()) == ["0004.png", "0008.png"]
     again = render_build(build, progress=False)
     assert again.rendered == [] and sorted(again.skipped) == [1, 2]
+
+
+def test_killed_best_of_k_render_resumes_to_the_same_result(make_build):
+    """SIGKILL the render CLI mid-halving, run it again: the same winner, image and candidates as
+    an uninterrupted run (the token's checkpoint holds every live candidate, through torch.save)."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    from collection.render_step import render_build
+
+    render = {"candidates": 4, "iterations": 60, "checkpoint_every": 4, "snapshots": [4, 30, 60], "video": {"every": 6, "fps": 4}}
+    tokens = [{"prompt": "a rusty robot:1 | blur:-0.5", "seed": 11}]
+    ref = make_build(render, tokens, name="ref")
+    assert render_build(ref, progress=False).rendered == [1]
+    build = make_build(render, tokens, name="killed")
+    proc = subprocess.Popen([sys.executable, "-m", "collection.cli", "render", str(build), "--device", "cpu", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ck_path = build / "checkpoints" / "1.pt"
+    t0 = time.time()
+    while True:  # wait for a checkpoint past the first stage (some candidates already dropped)
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() - t0 < 300
+        if ck_path.exists():
+            try:
+                ck = torch.load(ck_path, weights_only=True)
+            except Exception:
+                ck = None
+            if ck and ck["stage"] >= 1:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    assert all(c["images"] for c in ck["candidates"] if c["state"])  # held-back snapshots/frames are in the checkpoint
+    proc.communicate(timeout=60)
+    assert not (build / "images" / "1.png").exists(), "killed too late: the render had finished"
+    r = subprocess.run([sys.executable, "-m", "collection.cli", "render", str(build), "--device", "cpu", "--no-progress"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    a, b = (json.loads((d / "renders" / "1.json").read_text()) for d in (ref, build))
+    assert b["seed"] == a["seed"] and [(c["seed"], c["stop_iteration"]) for c in b["candidates"]] == \
+        [(c["seed"], c["stop_iteration"]) for c in a["candidates"]]
+    assert [c["score"] for c in b["candidates"]] == pytest.approx([c["score"] for c in a["candidates"]], abs=1e-6)
+    assert np.array_equal(px(Image.open(build / "images" / "1.png").convert("RGB")),
+                          px(Image.open(ref / "images" / "1.png").convert("RGB")))
+    # the winner's snapshots and frames: those held back in the checkpoint (before the kill) and the later ones
+    for d, names in (("snapshots", ["0004.png", "0030.png", "0060.png"]), ("frames", [f"{i:05d}.png" for i in range(0, 61, 6)])):
+        assert sorted(p.name for p in (build / d / "1").iterdir()) == names
+        for name in names:
+            assert np.array_equal(px(Image.open(build / d / "1" / name)), px(Image.open(ref / d / "1" / name))), name

@@ -127,10 +127,26 @@ def test_reject_two_in_the_page_rerenders_exactly_those(browser, reviewed_build)
         page.wait_for_function("() => !document.querySelector('article.card.reject')")
         assert page.get_attribute('article.card[data-id="2"] img.art', "src") != old_src
         assert f"seed {new_seeds[2]}" in page.locator('article.card[data-id="2"] .meta').text_content()
+
+        # pick another candidate: token 4 renders exactly that seed in full (pinned, no best-of-K)
+        round1 = snapshot(build)
+        other = next(c["seed"] for c in json.loads(round1["renders/4.json"])["candidates"]
+                     if c["seed"] != json.loads(round1["renders/4.json"])["seed"])
+        page.click(f'article.card[data-id="4"] .cand[data-seed="{other}"] button.pick')
+        page.wait_for_selector('article.card.pick[data-id="4"]')
+        page.click("#apply")
+        page.wait_for_function("() => document.body.dataset.runs === '2'", timeout=240_000)
+        round2 = snapshot(build)
+        rec4 = json.loads(round2["renders/4.json"])
+        assert rec4["seed"] == other and "candidates" not in rec4 and rec4["iterations"] == 8
+        assert all(round2[k] == v for k, v in round1.items() if k.split("/")[1].split(".")[0] != "4")
+        assert f"seed {other}" in page.locator('article.card[data-id="4"] .meta').text_content()
+        winner4 = json.loads(round1["renders/4.json"])["seed"]
+        assert f"token 4: seed {winner4} -> {other} (pinned)" in page.locator("#status").text_content()
         assert errors == []
         shot = os.environ.get("ROBOZ_REVIEW_SCREENSHOT")
         if shot:
-            page.click('article.card[data-id="4"] button.reject')
+            page.click('article.card[data-id="2"] button.reject')
             page.click('article.card[data-id="3"] .cand button.pick')
             page.wait_for_selector('article.card.pick[data-id="3"]')
             page.screenshot(path=shot, full_page=True)
