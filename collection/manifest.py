@@ -21,6 +21,7 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from buildfiles.errors import UserError
+from collection.inputs import project_file
 from collection.plantypes import Category, Exclusion, ExclusionIndex, Radix, Special, TraitValue, count_combinations
 from collection.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
 from generator.prompts import parse_prompt
@@ -592,13 +593,9 @@ def _is_number(s: str) -> bool:
         return False
 
 
-def resolve_input(root: Path, rel: str) -> Path:
-    return (root / rel).resolve()
-
-
 def _check_input(c: _Collector, root: Path, at: tuple[Any, ...], rel: str) -> None:
     p = Path(rel)
-    full = resolve_input(root, rel)
+    full = project_file(root, rel)
     if p.is_absolute() or not full.is_relative_to(root):
         c.add(at, f"'{rel}' is outside the project folder {root}; copy the file next to the manifest and name it relatively")
         return

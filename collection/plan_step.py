@@ -16,13 +16,13 @@ from buildfiles.atomicio import write_chunks
 from buildfiles.errors import UserError
 from buildfiles.hashing import sha256_file
 from buildfiles.plan import PLAN_FILE, CollectionInfo, Plan, PlannedToken, Royalties, collection_to_dict, iter_plan_json, load_plan
-from collection.manifest import Manifest, resolve_input, split_image_prompt
+from collection.inputs import BUNDLED_JAX, project_file
+from collection.manifest import Manifest, split_image_prompt
 from collection.planner import Previous, count_combinations, plan_tokens, token_identity
 from collection.state import DONE, RenderState
 from generator.settings import BUNDLED_INIT
 from generator.weights import pin_models
 
-BUNDLED_JAX = Path(__file__).with_name("assets") / "jax.png"
 BUNDLED_INPUT = "inputs/bundled/jax.png"
 
 
@@ -162,7 +162,7 @@ def _copy_inputs(m: Manifest, build_dir: Path) -> dict[str, tuple[str, str]]:
     if m.render.init_image == BUNDLED_INIT or any(sp.render.get("init_image") == BUNDLED_INIT for sp in m.specials):
         wanted[BUNDLED_INIT] = BUNDLED_JAX
     for _at, rel in m.input_paths():
-        wanted[rel] = resolve_input(m.root, rel)
+        wanted[rel] = project_file(m.root, rel)
     out: dict[str, tuple[str, str]] = {}
     for rel, src in wanted.items():
         dest_rel = BUNDLED_INPUT if rel == BUNDLED_INIT else "inputs/" + src.relative_to(m.root).as_posix()

@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from buildfiles import atomicio
-from buildfiles.errors import UserError
 from buildfiles.hashing import sha256_bytes
 from buildfiles.plan import PlannedToken
 from buildfiles.records import RenderRecord, image_path, write_record
-
-BUNDLED_JAX = Path(__file__).parent / "assets" / "jax.png"
+from collection.inputs import build_input
 
 
 @dataclass(frozen=True)
@@ -51,16 +49,6 @@ class TokenWork:
 
 def checkpoint_rel(token_id: int) -> str:
     return f"checkpoints/{token_id}.pt"
-
-
-def resolve_input(build_dir: Path, rel: str) -> Path:
-    """A plan's input image (relative to the build directory); "jax" falls back to the bundled sketch."""
-    p = build_dir / rel
-    if p.exists():
-        return p
-    if rel == "jax" and BUNDLED_JAX.exists():
-        return BUNDLED_JAX
-    raise UserError(f"input image {p} not found", hint="re-run `roboz-collection plan` to copy inputs into the build directory")
 
 
 def load_checkpoint(build_dir: Path, token_id: int, fp: str):
@@ -105,11 +93,11 @@ def make_job(build_dir: Path, work: TokenWork, checkpoint):
     from generator.prompts import parse_prompt
 
     s = work.settings
-    init = Image.open(resolve_input(build_dir, s.init_image)).convert("RGB") if s.init_image else None
+    init = Image.open(build_input(build_dir, s.init_image)).convert("RGB") if s.init_image else None
     prompts = []
     for item in s.image_prompts:
         p = parse_prompt(item)
-        prompts.append(ImagePrompt(Image.open(resolve_input(build_dir, p.text)).convert("RGB"), p.weight, p.stop))
+        prompts.append(ImagePrompt(Image.open(build_input(build_dir, p.text)).convert("RGB"), p.weight, p.stop))
     return TokenJob(work.id, work.token.prompt, work.seed, s, init, tuple(prompts), checkpoint)
 
 

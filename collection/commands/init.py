@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from buildfiles.errors import UserError
-    from collection.plan_step import BUNDLED_JAX
+    from collection.inputs import BUNDLED_JAX
     from collection.templates import STARTER_MANIFEST
 
     d: Path = args.dir
