@@ -185,29 +185,34 @@ def candidates_cost(args) -> None:
         size = 64
     sync = torch.cuda.synchronize if dev.startswith("cuda") else (lambda: None)
 
-    def timed(candidates: int, batch: int) -> float:
+    def timed(candidates: int, batch: int) -> tuple[float, float]:
+        """(wall seconds, CPU seconds of this process): on a shared machine CPU time is the steadier cost."""
         s = RenderSettings(models="tiny", init_image=None, size=(size, size), iterations=n, cutn=args.cutn,
                            candidates=candidates, batch_size=batch, checkpoint_every=10**6)
         sync()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         Renderer(models).render([TokenJob(1, "a rusty robot:1 | blurry:-0.3", 1, s)], judge=judge)
         sync()
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - c
 
     timed(1, 1)  # warm-up: allocator, oneDNN/cuDNN primitives
     timed(k, k)
     print(f"best-of-{k} on {dev} ({models.name}, {size}², cutn {args.cutn}, {n} iterations): torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; schedule spends {schedule_cost(n, k)} token-iterations "
           f"({schedule_cost(n, k) / n:.2f}x of one render)")
-    one, kb1, kbk = [], [], []
+    runs: dict[str, list[tuple[float, float]]] = {"K=1": [], f"K={k} batch 1": [], f"K={k} batch {k}": []}
     for r in range(args.rounds):
-        one.append(timed(1, 1))
-        kb1.append(timed(k, 1))
-        kbk.append(timed(k, k))
-        print(f"  round {r + 1}: K=1 {one[-1]:.2f} s, K={k} batch 1 {kb1[-1]:.2f} s, K={k} batch {k} {kbk[-1]:.2f} s", flush=True)
-    m1, mb1, mbk = statistics.median(one), statistics.median(kb1), statistics.median(kbk)
-    print(f"RESULT best-of-{k} {size}² {n} it on {dev}: K=1 {m1:.2f} s; K={k} {mb1:.2f} s at batch 1 ({mb1 / m1:.2f}x), "
-          f"{mbk:.2f} s with the candidates batched ({mbk / m1:.2f}x); load {__import__('os').getloadavg()[0]:.1f}", flush=True)
+        runs["K=1"].append(timed(1, 1))
+        runs[f"K={k} batch 1"].append(timed(k, 1))
+        runs[f"K={k} batch {k}"].append(timed(k, k))
+        print(f"  round {r + 1}: " + ", ".join(f"{name} {v[-1][0]:.2f} s wall / {v[-1][1]:.2f} s CPU" for name, v in runs.items()),
+              flush=True)
+    med = {name: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for name, v in runs.items()}
+    w1, c1 = med["K=1"]
+    for name, (w, c) in med.items():
+        print(f"RESULT best-of-{k} {size}² {n} it on {dev}, {name}: {w:.2f} s wall ({w / w1:.2f}x), {c:.2f} s CPU ({c / c1:.2f}x)",
+              flush=True)
+    print(f"load average at the end: {__import__('os').getloadavg()[0]:.1f} on {__import__('os').cpu_count()} cores")
 
 
 def configs(args) -> list[dict]:
