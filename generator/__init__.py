@@ -9,5 +9,6 @@
     cutouts.py    cutouts + kornia augments drawn from each token's own generators
     losses.py     spherical-distance prompt loss, init-weight term
     loop.py       `Renderer(models).render(jobs, callbacks)`: the batched loop; writes no files
+    candidates.py best-of-K: successive halving over K seeds, scored by a judge CLIP that is not the guide
     outputs.py    PNG with text chunks, H.264 MP4 from frames (bytes)
 """

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,26 @@ def test_reject_two_in_the_page_rerenders_exactly_those(browser, reviewed_build)
             page.wait_for_selector('article.card.pick[data-id="3"]')
             page.screenshot(path=shot, full_page=True)
         page.close()
+
+
+def test_review_command_prints_its_url_serves_and_stops_on_ctrl_c(make_build):
+    import signal
+    import subprocess
+    import sys
+
+    build = make_build({}, TOKENS[:2])  # planned, nothing rendered: the page shows placeholders
+    proc = subprocess.Popen([sys.executable, "-m", "collection.cli", "review", str(build)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("review page: http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() is not None else "")
+        url = line.split(": ", 1)[1].strip()
+        with urllib.request.urlopen(url + "api/state", timeout=10) as r:
+            state = json.loads(r.read())
+        assert [t["id"] for t in state["tokens"]] == [1, 2] and all(t["image"] is None for t in state["tokens"])
+        origin = url.rsplit("/", 2)[0]
+        assert status(origin + "/api/state") == 403
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err
