@@ -280,7 +280,7 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
     Candidates of all the batch's tokens advance together, settings.batch_size at a time.
     Returns one generator.loop.TokenResult per token: the winner's image and seed, every candidate.
     """
-    from generator.loop import Callbacks, Interrupted, TokenJob, TokenResult, to_pil
+    from generator.loop import Callbacks, Interrupted, TokenJob, to_pil
 
     s = jobs[0].settings
     schedule = halving_schedule(s.iterations, s.candidates)

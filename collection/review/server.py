@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from collection.review.decisions import load_decisions, parse_decision, review_path, save_decisions
+from collection.review.decisions import load_decisions, parse_decision, save_decisions
 
 HERE = Path(__file__).parent
 FILE_RE = re.compile(r"^(images/(\d+)\.png|candidates/(\d+)/\d+\.png|snapshots/(\d+)/\d+\.png)$")
@@ -281,4 +281,4 @@ def _page() -> bytes:
     return (HERE / "page.html").read_bytes()
 
 
-__all__ = ["ReviewServer", "build_state", "review_path"]
+__all__ = ["ReviewServer", "build_state"]
