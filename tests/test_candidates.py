@@ -199,6 +199,31 @@ def test_render_step_records_every_candidate_and_the_chosen_seed(make_build):
         assert sorted(p.name for p in (build / "snapshots" / str(tid)).iterdir()) == ["0004.png", "0008.png"]
     again = render_build(build, progress=False)
     assert again.rendered == [] and sorted(again.skipped) == [1, 2]
+    # the chosen seed is the token's seed in its metadata
+    from metadata.build import write_metadata
+
+    write_metadata(build)
+    for tid in (1, 2):
+        md = json.loads((build / "metadata" / f"{tid}.json").read_text())
+        rec = json.loads((build / "renders" / f"{tid}.json").read_text())
+        assert next(a["value"] for a in md["attributes"] if a["trait_type"] == "Seed") == rec["seed"]
+
+
+def test_manifest_takes_candidates_and_judge_per_render_and_special(tmp_path, capsys):
+    from collection.cli import main
+    from collection.manifest import load_manifest
+    from tests.test_manifest_errors import GOOD
+
+    text = GOOD.replace("  iterations: 5\n", "  iterations: 5\n  candidates: 4\n").replace(
+        '    prompt: "Dune | rusty roboz:0.5"\n', '    prompt: "Dune | rusty roboz:0.5"\n    render: {candidates: 8}\n')
+    f = tmp_path / "manifest.yaml"
+    f.write_text(text)
+    m = load_manifest(f)
+    assert m.render.candidates == 4 and m.specials[0].render == {"candidates": 8}
+    f.write_text(text.replace("  candidates: 4\n", "  candidates: 0\n  judge: ViT-B/32\n").replace("models: tiny", "models: vqgan_imagenet_f16_16384+ViT-B/32"))
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "render.candidates" in err and "judge ViT-B/32 is the guide's own CLIP" in err
 
 
 def test_killed_best_of_k_render_resumes_to_the_same_result(make_build):
