@@ -29,12 +29,14 @@ class LocalExecutor:
         self.models_dir, self.threads = models_dir, threads
         self.info = RunInfo(workers=1)
         self.dev = "cpu"
+        self.detail = ""
 
     def device(self, requested: str | None) -> str:
         from collection.threads import setup_torch
 
         self.dev = pick_device(requested)
-        setup_torch(self.dev, self.threads)
+        n = setup_torch(self.dev, self.threads)
+        self.detail = f"{n} torch thread{'s' if n != 1 else ''}" if self.dev == "cpu" else ""
         return self.dev
 
     def run(self, models: str, batches: Sequence[Sequence], emit: Emit, should_stop: Callable[[], bool]) -> None:

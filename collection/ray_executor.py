@@ -214,6 +214,7 @@ class RayExecutor:
     """Keeps every worker busy with one batch segment at a time, and emits what comes back."""
 
     name = "ray"
+    detail = ""
 
     def __init__(self, address: str | None = None, models_dir: Path | None = None, options: RayOptions | None = None):
         self.ray = import_ray()

@@ -78,6 +78,7 @@ class Executor(Protocol):
 
     name: str
     info: RunInfo
+    detail: str     # shown beside the device once device() ran, e.g. "2 torch threads"
 
     def device(self, requested: str | None) -> str:
         """The device string jobs run on (checks that it exists where the work runs)."""

@@ -199,7 +199,7 @@ def render_works(build_dir: Path, works: list[TokenWork], ex: Executor, dev: str
                 todo.setdefault(w.models, []).append(w)
         by_id = {w.id: w for w in works}
         with stop_on_signals() as stop, make_progress(len(works), len(report.skipped), progress, log_json) as prog:
-            prog.begin(sum(map(len, todo.values())), ex.name, dev)
+            prog.begin(sum(map(len, todo.values())), ex.name, f"{dev}, {ex.detail}" if ex.detail else dev)
             driver = _Driver(BuildWriter(build_dir, state, by_id), prog, report)
             for name, group in todo.items():
                 batches = _batches(build_dir, state, group)

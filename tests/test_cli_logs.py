@@ -35,7 +35,7 @@ def test_build_through_a_pipe_prints_plain_lines_and_json_events(tmp_path, roboz
     assert "\x1b[" not in out  # no terminal control codes in a log file
     plan = json.loads((tmp_path / "build" / "plan.json").read_text())
     seeds = {t["id"]: t["seed"] for t in plan["tokens"]}
-    assert re.search(r"^render: 2 tokens, 0 already done, 2 to paint \(local executor, cpu\)$", out, re.M)
+    assert re.search(r"^render: 2 tokens, 0 already done, 2 to paint \(local executor, cpu, [12] torch threads?\)$", out, re.M)
     for tid, seed in seeds.items():
         assert re.search(rf"^token {tid} started: seed {seed}, 6 iterations$", out, re.M), out
         assert re.search(rf"^token {tid} finished: seed {seed}, \d+\.\d s, loss -?\d+\.\d{{4}} \([12]/2 done\)$", out, re.M), out
