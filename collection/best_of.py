@@ -29,9 +29,10 @@ class Judges:
             return None
         from generator.candidates import judge_choice, load_judge
 
-        key = (models.name, s.judge)
+        # the settings' models spec round-trips through parse_models; models.name is only a label
+        key = (str(s.models), s.judge)
         if key not in self._cache:
-            self._cache[key] = load_judge(judge_choice(models.name, s.judge), models, self.models_dir)
+            self._cache[key] = load_judge(judge_choice(s.models, s.judge), models, self.models_dir)
         return self._cache[key]
 
 

@@ -67,6 +67,12 @@ def test_judge_is_never_the_guide():
     assert own.own and "guide's own CLIP" in own.label
     with pytest.raises(UserError):
         judge_choice("tiny", "ViT-B/16")
+    # an artist's own files: the spec as render settings hold it (models.name is only a label)
+    own_vq = {"config": "/w/robots.yaml", "checkpoint": "/w/robots.ckpt"}
+    assert judge_choice({"vqgan": own_vq, "clip": "ViT-B/32"}, None).clip == "ViT-B/16"
+    assert judge_choice({"vqgan": own_vq, "clip": {"file": "/w/myclip.pt"}}, None).clip == "ViT-B/32"
+    demo = judge_choice({"vqgan": {**own_vq, "name": "demo_roboz"}, "clip": {"file": "/w/demo_clip.pt"}}, None)
+    assert demo.own and demo.label.startswith("demo_roboz (the guide's own CLIP")
 
 
 def test_candidates_setting_is_left_out_of_plans_when_one():
