@@ -83,6 +83,9 @@ def shoot(build: Path, out: Path, token: int | None) -> list[Path]:
             page.goto(url + f"#token-{token}")
             page.wait_for_selector("#detail:not([hidden])")
             page.wait_for_load_state("networkidle")
+            # a video still loading shows a spinner over its poster: wait for its first frame
+            page.wait_for_function("() => { const v = document.getElementById('detail-video'); return !v || v.readyState >= 2; }",
+                                   timeout=15_000)
             page.wait_for_timeout(300)
             shots.append(save(page, out / f"gallery-{name}-detail.png"))
             if name == "desktop" and page.locator("#detail-snapshots").count():

@@ -65,3 +65,15 @@ def test_metadata_attributes_win_over_plan_traits(preview_build):
     data = embedded(make_preview(b.path, thumb_size=32, report=False).gallery.read_text())
     assert data["tokens"][0]["attributes"] == attrs
     assert data["tokens"][1]["attributes"] == [{"trait_type": c, "value": v} for c, v in b.tokens[1].traits.items()]
+
+
+def test_the_seed_shown_is_the_one_that_painted_the_image(preview_build):
+    # best-of-K keeps another candidate's seed than the planned one: renders/{id}.json says which
+    b = preview_build(2, records="real", candidates={1: [{"seed": 1001, "score": 0.1, "stop_iteration": 50},
+                                                         {"seed": 42, "score": 0.3, "stop_iteration": 100}]})
+    rec = json.loads((b.path / "renders" / "1.json").read_text())
+    rec["seed"] = 42
+    (b.path / "renders" / "1.json").write_text(json.dumps(rec))
+    toks = {t["id"]: t for t in embedded(make_preview(b.path, thumb_size=32, report=False).gallery.read_text())["tokens"]}
+    assert toks[1]["seed"] == 42 and toks[2]["seed"] == b.tokens[1].seed
+    assert [c[0] for c in toks[1]["candidates"] if c[4]] == [42]  # the chosen candidate follows the record

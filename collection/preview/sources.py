@@ -45,6 +45,7 @@ class RenderInfo:
     """The parts of renders/{id}.json the preview shows."""
 
     label: str | None             # TEST_LABEL / DEMO_LABEL for test or demo models, else None
+    seed: int                     # the seed the final image was painted with
     iterations: int | None
     models: str | None
     score: float | None           # the judge's score of the chosen picture, when candidates were scored
@@ -118,8 +119,10 @@ class BuildView:
 
 
 def load_build_view(build_dir: Path | str) -> BuildView:
+    from collection.reroll import effective_plan
+
     build_dir = Path(build_dir)
-    plan = load_plan(build_dir)
+    plan = effective_plan(build_dir, load_plan(build_dir))  # re-rolled seeds laid over the plan
 
     images = _names(build_dir / "images")
     animations = _names(build_dir / "animations")
@@ -130,6 +133,7 @@ def load_build_view(build_dir: Path | str) -> BuildView:
     tokens = []
     for t in plan.tokens:
         rank, score = ranks.get(t.id, (None, None))
+        info = _render_info(build_dir, t.id) if f"{t.id}.json" in records else None
         tokens.append(
             TokenView(
                 id=t.id,
@@ -137,14 +141,14 @@ def load_build_view(build_dir: Path | str) -> BuildView:
                 special=t.special,
                 traits=dict(t.traits),
                 prompt=t.prompt,
-                seed=t.seed,
+                seed=info.seed if info else t.seed,  # the seed that painted it (best-of-K's chosen one)
                 image=f"images/{t.id}.png" if f"{t.id}.png" in images else None,
                 snapshots=snapshots.get(t.id, ()),
                 animation=f"animations/{t.id}.mp4" if f"{t.id}.mp4" in animations else None,
                 attributes=_attributes(build_dir / "metadata" / f"{t.id}.json", t.traits),
                 rank=rank,
                 score=score,
-                render=_render_info(build_dir, t.id) if f"{t.id}.json" in records else None,
+                render=info,
             )
         )
     categories = tuple(plan.categories)
@@ -157,7 +161,7 @@ def load_build_view(build_dir: Path | str) -> BuildView:
         tokens=tuple(tokens),
         rarity=rarity,
         trait_counts=rarity.trait_counts if rarity else count_traits(tokens, categories),
-        artist=getattr(plan.collection, "artist", None),
+        artist=plan.collection.artist,
         collection_image=image if image and (build_dir / image).is_file() else None,
         shares=trait_shares(build_dir, plan),
         chain=load_chain_status(build_dir),
@@ -278,6 +282,7 @@ def _render_info(build_dir: Path, token_id: int) -> RenderInfo:
     judge = raw.get("judge")
     return RenderInfo(
         label=render_label(raw),
+        seed=seed,
         iterations=_number(raw.get("iterations"), int),
         models=models if isinstance(models, str) else None,
         score=score,
