@@ -86,7 +86,7 @@ def shoot(build: Path, out: Path, token: int | None) -> list[Path]:
             # a video still loading shows a spinner over its poster: wait for its first frame
             page.wait_for_function("() => { const v = document.getElementById('detail-video'); return !v || v.readyState >= 2; }",
                                    timeout=15_000)
-            page.wait_for_timeout(300)
+            page.wait_for_timeout(1500)  # and for the controls' loading indicator to fade
             shots.append(save(page, out / f"gallery-{name}-detail.png"))
             if name == "desktop" and page.locator("#detail-snapshots").count():
                 # further down the same view: the progress video and the snapshots side by side
