@@ -46,6 +46,9 @@ def test_a_second_process_is_refused_at_once_naming_the_holder(tmp_path):
         line = r.stderr.splitlines()[0]
         assert line.startswith(f"error: {build} is in use by pid {holder.pid} ")
         assert "running `render` since" in line
+        p = subprocess.run([sys.executable, "-m", "collection.cli", "preview", str(build)], capture_output=True,
+                           text=True, timeout=120)
+        assert p.returncode != 0 and f"is in use by pid {holder.pid} " in p.stderr and "`preview` needs it alone" in p.stderr
         # and within this process
         with pytest.raises(BuildLocked, match=f"pid {holder.pid}"):
             with build_lock(build, "mint"):

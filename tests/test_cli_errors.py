@@ -34,7 +34,8 @@ def test_unknown_commands_get_a_did_you_mean():
 
 
 @pytest.mark.parametrize("args", [["mint", "build", "--batch-size", "0"], ["mint", "build", "--batch-size", "-3"],
-                                  ["render", "build", "--threads", "0"], ["build", "m.yaml", "--threads", "two"]])
+                                  ["render", "build", "--threads", "0"], ["build", "m.yaml", "--threads", "two"],
+                                  ["preview", "build", "--columns", "0"], ["preview", "build", "--thumb-size", "0"]])
 def test_cli_numbers_are_refused_not_coerced(args):
     p = cli(*args)
     assert p.returncode == 2, p.stdout + p.stderr

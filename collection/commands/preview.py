@@ -24,9 +24,11 @@ in BUILD_DIR/.thumbs/. The page links CIDs to an IPFS gateway only if you name o
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from collection.commands.argtypes import positive_int
+
     p.add_argument("build_dir", type=Path, metavar="BUILD_DIR")
-    p.add_argument("--columns", type=int, default=6, metavar="N", help="thumbnails per row (default 6)")
-    p.add_argument("--thumb-size", type=int, default=256, metavar="PX", help="thumbnail edge in pixels (default 256)")
+    p.add_argument("--columns", type=positive_int, default=6, metavar="N", help="thumbnails per row (default 6)")
+    p.add_argument("--thumb-size", type=positive_int, default=256, metavar="PX", help="thumbnail edge in pixels (default 256)")
     p.add_argument("--by-trait", metavar="CATEGORY", help="also one sheet per value of this trait category")
     p.add_argument("--snapshots", type=int, metavar="TOKEN_ID", help="also a sheet of this token at its snapshot iterations")
     p.add_argument("--no-report", action="store_true", help="do not print the rarity report")
@@ -35,17 +37,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from buildfiles.lock import build_lock
     from collection.preview import make_preview
 
-    r = make_preview(
-        args.build_dir,
-        columns=args.columns,
-        thumb_size=args.thumb_size,
-        by_trait=args.by_trait,
-        snapshot_token=args.snapshots,
-        report=not args.no_report,
-        gateway=args.gateway,
-    )
+    with build_lock(args.build_dir, NAME):  # one process per build directory
+        r = make_preview(
+            args.build_dir,
+            columns=args.columns,
+            thumb_size=args.thumb_size,
+            by_trait=args.by_trait,
+            snapshot_token=args.snapshots,
+            report=not args.no_report,
+            gateway=args.gateway,
+        )
     print_report(r, args.build_dir, args.by_trait)
     return 0
 
