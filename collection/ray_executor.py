@@ -137,7 +137,11 @@ class RenderWorker:
             from generator.loop import Renderer
             from generator.models import load_models
 
-            self.renderer = Renderer(load_models(models, device, Path(models_dir) if models_dir else None))
+            from collection.best_of import Judges
+
+            self.models = load_models(models, device, Path(models_dir) if models_dir else None)
+            self.renderer = Renderer(self.models)
+            self.judges = Judges(Path(models_dir) if models_dir else None)  # best-of-K, loaded on first use
         except UserError as e:  # e.g. no weights on this node: reported with each segment instead of a restart loop
             self.error = (f"on {socket.gethostname()}: {e.message}", e.hint)
 
@@ -155,15 +159,19 @@ class RenderWorker:
             seg.error = self.error
             return seg
         now = self.now = {"ids": seg.ids, "start": start, "end": end, "iteration": start}
+        judge = self.judges.for_batch(self.models, jobs)
+        # Best-of-K candidates advance one after another, so iterations say little about a segment's
+        # end: it ends once every token of the batch has handed over a new checkpoint.
+        stop = (lambda: len(seg.checkpoints) >= len(jobs)) if judge else (lambda: now["iteration"] >= end)
         cb = Callbacks(
             on_progress=lambda p: now.__setitem__("iteration", p.iteration),
             on_checkpoint=seg.checkpoints.__setitem__,
             on_image=lambda tid, kind, it, img: seg.images.append((tid, kind, it, img)),
             on_result=seg.results.append,
-            should_stop=lambda: now["iteration"] >= end,  # the loop checkpoints every token, then raises Interrupted
+            should_stop=stop,  # the loop checkpoints every token, then raises Interrupted
         )
         try:
-            self.renderer.render_batch(jobs, cb)
+            self.renderer.run_batch(jobs, cb, judge)
         except Interrupted:
             pass
         finally:
@@ -237,9 +245,6 @@ class RayExecutor:
             self.started = False
 
     def run(self, models: str, batches: list[list], emit: Emit, should_stop) -> None:
-        if any(j.settings.candidates > 1 for b in batches for j in b):
-            raise UserError("render.candidates > 1 (best-of-K) runs on the local executor only, so far",
-                            hint="render those tokens with `--executor local`", exit_code=2)
         ray = self.ray
         n = worker_count(self.opts, self.dev, self.resources, len(batches))
         self.info.workers = max(self.info.workers, n)

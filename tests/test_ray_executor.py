@@ -54,6 +54,17 @@ def local_reference(build: Path) -> None:
         torch.set_num_threads(threads)
 
 
+def local_reference_n(build: Path, n: int) -> None:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert sorted(render_build(build, progress=False).rendered) == list(range(1, n + 1))
+    finally:
+        torch.set_num_threads(threads)
+
+
 def outputs(build: Path) -> dict[str, bytes]:
     return {str(p.relative_to(build)): p.read_bytes() for d in OUTPUT_DIRS for p in sorted((build / d).rglob("*")) if p.is_file()}
 
@@ -234,3 +245,22 @@ def test_missing_weights_on_the_workers_is_one_user_error(make_build, ray_cluste
     assert e.value.message.startswith("on ")  # names the node
     assert "roboz-collection models fetch" in e.value.hint
     assert not (build / "images").exists()
+
+
+def test_best_of_k_on_ray_equals_local(make_build, ray_cluster):
+    """Best-of-K in segments on Ray (each ends once every token handed over a checkpoint) picks the
+    same candidates and paints the same winners as the local executor."""
+    import json
+
+    render = {"iterations": 16, "checkpoint_every": 4, "batch_size": 1, "candidates": 4, "snapshots": [4, 16]}
+    ref = make_build(render, TOKENS[:2], name="local-k")
+    local_reference_n(ref, 2)
+    build = make_build(render, TOKENS[:2], name="ray-k")
+    rep = render_build(build, executor="ray", progress=False)
+    assert sorted(rep.rendered) == [1, 2] and rep.failed == []
+    assert len(rep.segments) > 2  # more than one segment per token: resumed from the candidates' checkpoints
+    want, got = outputs(ref), outputs(build)
+    assert sorted(got) == sorted(want) and [k for k in want if want[k] != got[k]] == []
+    for tid in (1, 2):
+        a, b = (json.loads((d / "renders" / f"{tid}.json").read_text()) for d in (ref, build))
+        assert (a["seed"], a["candidates"]) == (b["seed"], b["candidates"])
