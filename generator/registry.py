@@ -259,13 +259,16 @@ def _parse_mapping(d: dict[str, Any], base: Path | None) -> ModelChoice:
         vq = VQGANFiles(_abs(vq["config"], base, "models.vqgan.config"), ckpt, name.strip(),
                         _sha(hashes.get("config"), "models.vqgan.sha256.config"),
                         _sha(hashes.get("checkpoint"), "models.vqgan.sha256.checkpoint"))
-    elif vq != TINY and vq not in VQGANS:
+    elif not isinstance(vq, str) or (vq != TINY and vq not in VQGANS):
         raise ModelSpecError(f"models.vqgan: unknown VQGAN {vq!r}",
                              hint=f"choose one of: {', '.join(VQGANS)}, or {{config: my.yaml, checkpoint: my.ckpt}}")
     if isinstance(cl, dict):
         _keys(cl, ("file", "name", "sha256"), "models.clip")
         path = _abs(cl.get("file"), base, "models.clip.file")
-        cl = CLIPFile(path, str(cl.get("name") or Path(path).stem), _sha(cl.get("sha256"), "models.clip.sha256"))
+        name = cl.get("name") or Path(path).stem
+        if not isinstance(name, str) or "+" in name:
+            raise ModelSpecError(f"models.clip.name must be text without '+', got {name!r}")
+        cl = CLIPFile(path, name.strip(), _sha(cl.get("sha256"), "models.clip.sha256"))
     elif isinstance(cl, str) and cl in CLIPS:
         pass
     elif isinstance(cl, str) and Path(cl).suffix in (".pt", ".pth"):  # "ViT-B/16" has no suffix

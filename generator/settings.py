@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from buildfiles.errors import UserError
 from generator.registry import parse_models
@@ -23,6 +23,15 @@ Precision = Literal["fp32", "bf16", "fp16"]
 
 DEFAULT_MODELS = "vqgan_imagenet_f16_16384+ViT-B/32"
 BUNDLED_INIT = "jax"  # the stand-in sketch shipped in collection/assets/jax.png
+
+
+def _check_models(models: Any) -> Any:
+    """Names and structure of a models spec (files are checked by the manifest, hashed by the plan)."""
+    try:
+        parse_models(models, base="/")
+    except UserError as e:
+        raise ValueError(e.message + (f"; {e.hint}" if e.hint else "")) from None
+    return models
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,7 @@ class RenderSettings:
 
     # "<vqgan>+<clip>" from the model registry, "tiny" for the random-weight test pair, or a
     # mapping naming the artist's own files (generator/registry.py; plan.json pins their sha256).
-    models: str | dict[str, Any] = DEFAULT_MODELS
+    models: Annotated[str | dict[str, Any], BeforeValidator(lambda v: _check_models(v))] = DEFAULT_MODELS
     # In a manifest: a path relative to the manifest's folder, "jax" for the bundled
     # sketch, or null to start from random codebook entries. In plan.json: a path
     # relative to the build directory (plan copies inputs into build/inputs/).
@@ -66,10 +75,7 @@ class RenderSettings:
     judge: str | None = None
 
     def __post_init__(self) -> None:
-        try:  # names and structure only: files are checked by the manifest, hashed by the plan
-            parse_models(self.models, base="/")
-        except UserError as e:
-            raise ValueError(e.message + (f"; {e.hint}" if e.hint else "")) from None
+        _check_models(self.models)  # also when built directly (plan.json, --models), not through pydantic
         late = [s for s in self.snapshots if s > self.iterations]
         if late:
             raise ValueError(f"snapshots {late} come after the last iteration ({self.iterations})")

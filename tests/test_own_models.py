@@ -87,6 +87,23 @@ def test_validate_names_a_missing_checkpoint_with_its_line(project):
     assert line.startswith("render.models.vqgan.checkpoint: file not found") and "(manifest.yaml:8)" in line  # the vqgan line
 
 
+@pytest.mark.parametrize("models, message", [
+    ("{vqgan: {config: weights/jax.yaml, chekpoint: weights/jax.ckpt}}", "render.models: unknown key 'chekpoint' in models.vqgan"),
+    ("123", "render.models: got int 123; models must be"),
+    ("vqgan_imagenet_f16_16384+ViT-B/99", "render.models: unknown CLIP 'ViT-B/99'"),
+])
+def test_validate_locates_a_wrong_models_spec(project, models, message):
+    from collection.manifest import ManifestError, load_manifest
+
+    text = (project / "manifest.yaml").read_text()
+    i, j = text.index("  models:\n"), text.index("  init_image:")
+    (project / "manifest.yaml").write_text(text[:i] + f"  models: {models}\n" + text[j:])
+    with pytest.raises(ManifestError) as e:
+        load_manifest(project / "manifest.yaml")
+    line = e.value.lines()[0]
+    assert line.startswith(message) and line.endswith("(manifest.yaml:7)"), line
+
+
 def test_build_pins_hashes_uses_the_files_and_names_the_model(project, capsys):
     assert main(["build", str(project / "manifest.yaml"), "--device", "cpu", "--no-progress", "--no-preview"]) == 0
     build = project / "build"
