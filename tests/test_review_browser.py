@@ -59,7 +59,7 @@ def status(url: str, method: str = "GET", host: str | None = None, body: bytes |
 
 @pytest.fixture
 def reviewed_build(make_build):
-    build = make_build({"size": [48, 48], "iterations": 8, "snapshots": [4], "candidates": 2}, TOKENS)
+    build = make_build({"size": [48, 48], "iterations": 8, "snapshots": [4, 8], "candidates": 2}, TOKENS)
     assert sorted(render_build(build, progress=False).rendered) == [1, 2, 3, 4]
     return build
 
@@ -97,7 +97,10 @@ def test_reject_two_in_the_page_rerenders_exactly_those(browser, reviewed_build)
         page.goto(s.url)
         page.wait_for_selector("body[data-ready=true]")
         assert page.locator("article.card").count() == 4
-        assert page.locator('article.card[data-id="1"] .cand').count() == 2  # best-of-2: both candidates shown
+        # best-of-2: both candidates shown; snapshots side by side with the final image, no duplicate final tile
+        assert page.locator('article.card[data-id="1"] .cands:not(.snaps) .cand').count() == 2
+        snaps = page.locator('article.card[data-id="1"] .snaps .cand')
+        assert [snaps.nth(i).text_content() for i in range(snaps.count())] == ["it 4", "it 8 · final"]
         assert page.locator("#apply").is_disabled()
         for tid in (2, 3):
             page.click(f'article.card[data-id="{tid}"] button.reject')
@@ -133,7 +136,7 @@ def test_reject_two_in_the_page_rerenders_exactly_those(browser, reviewed_build)
         round1 = snapshot(build)
         other = next(c["seed"] for c in json.loads(round1["renders/4.json"])["candidates"]
                      if c["seed"] != json.loads(round1["renders/4.json"])["seed"])
-        page.click(f'article.card[data-id="4"] .cand[data-seed="{other}"] button.pick')
+        page.click(f'article.card[data-id="4"] .cand[data-seed="{other}"] button.pick')  # noqa: E501
         page.wait_for_selector('article.card.pick[data-id="4"]')
         page.click("#apply")
         page.wait_for_function("() => document.body.dataset.runs === '2'", timeout=240_000)
@@ -143,7 +146,7 @@ def test_reject_two_in_the_page_rerenders_exactly_those(browser, reviewed_build)
         assert all(round2[k] == v for k, v in round1.items() if k.split("/")[1].split(".")[0] != "4")
         assert f"seed {other}" in page.locator('article.card[data-id="4"] .meta').text_content()
         winner4 = json.loads(round1["renders/4.json"])["seed"]
-        assert f"token 4: seed {winner4} -> {other} (pinned)" in page.locator("#status").text_content()
+        assert page.locator("#status").text_content() == f"done: token 4: seed {winner4} -> {other} (pinned)"
         assert errors == []
         shot = os.environ.get("ROBOZ_REVIEW_SCREENSHOT")
         if shot:

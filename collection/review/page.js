@@ -73,6 +73,17 @@ function card(t) {
   const test = t.tiny ? el("div", { class: "test", text: "test render · tiny random-weight models" }) : null;
   const body = el("div", { class: "body" }, test, el("div", { class: "title" }, el("span", { text: `#${t.id} ${t.name}` }), badge), meta,
                   el("div", { class: "actions" }, keep, reject));
+  if (t.snapshots.length) {
+    body.append(el("div", { class: "cands-label", text: "snapshots" }));
+    const strip = el("div", { class: "cands snaps" });
+    for (const sn of t.snapshots) {
+      strip.append(el("div", { class: "cand", "data-iteration": String(sn.iteration) },
+                      el("img", { src: sn.image, alt: `iteration ${sn.iteration}` }), el("div", { text: `it ${sn.iteration}` })));
+    }
+    if (t.image) strip.append(el("div", { class: "cand chosen" }, el("img", { src: t.image, alt: "final" }),
+                                 el("div", { text: `it ${t.iterations} · final` })));
+    body.append(strip);
+  }
   if (t.candidates.length > 1) {
     body.append(el("div", { class: "cands-label", text: `candidates (judge: ${t.judge || "?"})` }));
     const strip = el("div", { class: "cands" });
@@ -107,7 +118,7 @@ function show(s) {
   const apply = document.getElementById("apply");
   apply.disabled = s.job.running || n.reject + n.pick === 0;
   if (s.job.running) setStatus("re-rolling…");
-  else if (s.job.returncode === 0) setStatus("done: " + s.job.output.trim().split("\n").filter((l) => l.startsWith("token ")).join("; "));
+  else if (s.job.returncode === 0) setStatus("done: " + s.job.output.trim().split("\n").filter((l) => /^token \d+: seed /.test(l)).join("; "));
   else if (s.job.returncode !== null) setStatus("re-roll failed:\n" + s.job.output.trim().split("\n").slice(-3).join("\n"), true);
   document.body.dataset.runs = String(s.job.runs);
   document.body.dataset.ready = "true";

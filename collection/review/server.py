@@ -72,12 +72,18 @@ def build_state(build_dir: Path, job: Job) -> dict[str, Any]:
             cp = build_dir / "candidates" / str(t.id) / f"{c['seed']}.png"
             cands.append({"seed": c["seed"], "score": c.get("score"), "stop_iteration": c.get("stop_iteration"),
                           "image": f"files/candidates/{t.id}/{c['seed']}.png?v={_version(cp)}" if cp.exists() else None})
+        final_it = (rec or {}).get("iterations")
+        snaps = []
+        for sp in sorted((build_dir / "snapshots" / str(t.id)).glob("*.png")):
+            if sp.stem.isdigit() and int(sp.stem) != final_it:  # the final image is already the big one
+                snaps.append({"iteration": int(sp.stem), "image": f"files/snapshots/{t.id}/{sp.name}?v={_version(sp)}"})
         d = decisions.get(t.id)
         r = rerolls.get(t.id)
         tokens.append({
             "id": t.id, "name": t.name, "prompt": t.prompt, "traits": t.traits,
             "seed": (rec or {}).get("seed", t.seed),
             "image": f"files/images/{t.id}.png?v={_version(img)}" if img.exists() else None,
+            "snapshots": snaps, "iterations": final_it,
             "candidates": cands, "judge": (rec or {}).get("judge"), "tiny": bool((rec or {}).get("tiny")),
             "decision": d.to_dict() if d else None,
             "rerolls": r.count if r and r.base_seed == next(p.seed for p in plan.tokens if p.id == t.id) else 0,
@@ -93,7 +99,7 @@ def _record(build_dir: Path, token_id: int) -> dict[str, Any] | None:
         rec = read_record(build_dir, token_id)
     except RecordError:
         return None
-    return {**rec.extra, "seed": rec.seed, "tiny": rec.tiny}
+    return {**rec.extra, "seed": rec.seed, "tiny": rec.tiny, "iterations": rec.iterations}
 
 
 class ReviewServer:
