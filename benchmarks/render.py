@@ -99,7 +99,7 @@ def _our_seconds_per_it(models, size: int, cutn: int, iterations: int, warmup: i
     from generator.loop import Callbacks, Levers, Renderer, TokenJob
     from generator.settings import RenderSettings
 
-    s = RenderSettings(models="bench", init_image=None, size=(size, size), iterations=iterations + warmup, cutn=cutn,
+    s = RenderSettings(models="tiny", init_image=None, size=(size, size), iterations=iterations + warmup, cutn=cutn,
                        augments=("flip", "affine", "perspective", "jitter", "noise"), precision=precision,
                        checkpoint_every=10**6)
     marks = []
