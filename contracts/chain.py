@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildfiles.atomicio import write_json
+from buildfiles.chains import LOCAL_CHAIN_IDS
 from buildfiles.errors import UserError
 
 CONTRACTS_DIR = Path(__file__).resolve().parent
 ANVIL_BIN = CONTRACTS_DIR / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-LOCAL_CHAIN_IDS = (31337, 1337)
 
 CHAIN_DIR = "chain"                 # inside the build directory
 STATE_FILE = "anvil-state.json"

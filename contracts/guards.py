@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from buildfiles.chains import is_local_chain
 from buildfiles.errors import UserError
 from buildfiles.plan import Plan
 from contracts.inputs import UriFiles
-from contracts.keys import LOCAL_CHAIN_IDS
 
 # Labels render records and metadata carry for pictures that are not real renders: the tiny
 # random-weight test models ("Test render") and the small demo models ("Demo render").
@@ -32,10 +32,6 @@ _MODEL_NAMES = ("tiny", "demo")
 class Overrides:
     test_renders: bool = False      # --allow-test-renders
     unpinned: bool = False          # --allow-unpinned
-
-
-def is_local_chain(chain_id: int) -> bool:
-    return chain_id in LOCAL_CHAIN_IDS
 
 
 def _json_object(path: Path) -> dict[str, Any] | None:

@@ -16,12 +16,11 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from buildfiles.chains import LOCAL_CHAIN_IDS, MAINNET_CHAIN_ID
 from buildfiles.errors import UserError
 
 KEY_ENV = "ROBOZ_PRIVATE_KEY"
 PASSWORD_ENV = "ROBOZ_KEYSTORE_PASSWORD"   # for CI; people get a prompt
-LOCAL_CHAIN_IDS = (31337, 1337)
-MAINNET_CHAIN_ID = 1
 
 # anvil/hardhat defaults: mnemonic "test test test test test test test test test test test junk".
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from buildfiles.chains import is_local_chain
 from buildfiles.errors import UserError
 from buildfiles.mint_journal import ChainJournal, MintJournal, TxEntry, load_journal
 from buildfiles.plan import load_plan
-from contracts.guards import MintSummary, Overrides, check_public_chain, is_local_chain
+from contracts.guards import MintSummary, Overrides, check_public_chain
 from contracts.inputs import MintInputs, check_build_files, read_inputs, read_uri_files
 from contracts.network import Target, choose_target, key_hint
 from contracts.tx import Receipt, Signer, TxParams, redact_url

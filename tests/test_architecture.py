@@ -152,3 +152,14 @@ def test_the_scan_sees_lazy_and_relative_imports(tmp_path):
     assert ("pkg.b", 2) in imports("pkg.a", pkg / "a.py", known)
     assert ("pkg.a", 1) in imports("pkg.b", pkg / "b.py", known)
     assert cycles({"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.a"}}) == [frozenset({"pkg.a", "pkg.b"})]
+
+
+def test_local_chain_ids_are_defined_once():
+    """buildfiles/chains.py holds them; contracts and the preview import them instead of copying."""
+    defs = []
+    for m, p in modules().items():
+        for node in ast.walk(ast.parse(p.read_text("utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            if any(isinstance(t, ast.Name) and t.id == "LOCAL_CHAIN_IDS" for t in targets):
+                defs.append(m)
+    assert defs == ["buildfiles.chains"]

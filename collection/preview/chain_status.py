@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from buildfiles.chains import LOCAL_CHAIN_IDS
 from buildfiles.cids import load_cids
 from buildfiles.errors import UserError
 from buildfiles.ipfs import base_uri, contract_uri
@@ -28,7 +29,6 @@ EXPLORERS: dict[int, tuple[str, str]] = {
     80002: ("Polygon Amoy", "https://amoy.polygonscan.com"),
 }
 CHAIN_NAMES: dict[int, str] = {1: "Ethereum mainnet", 31337: "local anvil"}
-LOCAL_CHAIN_IDS = (31337, 1337)   # as contracts/keys.py; the preview imports no web3
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,13 @@
+"""Chain ids every room agrees on, in one place: `contracts` decides with them what a local chain
+may do (anvil's published keys, reusing a running node), the preview sorts a public chain first.
+Plain ints, so the preview needs no web3 to use them."""
+
+from __future__ import annotations
+
+# anvil / hardhat (31337) and the older ganache/geth --dev default (1337).
+LOCAL_CHAIN_IDS: tuple[int, ...] = (31337, 1337)
+MAINNET_CHAIN_ID = 1
+
+
+def is_local_chain(chain_id: int) -> bool:
+    return chain_id in LOCAL_CHAIN_IDS
