@@ -100,13 +100,18 @@ def plan_path(build_dir: Path | str) -> Path:
     return Path(build_dir) / PLAN_FILE
 
 
+def _not_json(name: str) -> None:
+    # json.loads accepts NaN/Infinity by default; plan.json is written without them (allow_nan=False).
+    raise ValueError(f"{name} is not JSON")
+
+
 def load_plan(build_dir: Path | str) -> Plan:
     path = plan_path(build_dir)
     if not path.exists():
         raise PlanError(f"{path} not found", hint="run `roboz-collection plan MANIFEST` (or `build`) first")
     try:
-        raw = json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as e:
+        raw = json.loads(path.read_text("utf-8"), parse_constant=_not_json)
+    except ValueError as e:   # JSONDecodeError is one; _not_json raises the other
         raise PlanError(f"{path} is not valid JSON ({e}); re-run `roboz-collection plan`") from None
     if raw.get("format") != PLAN_FORMAT:
         raise PlanError(f"{path}: unknown plan format {raw.get('format')!r}, expected {PLAN_FORMAT!r}")
@@ -170,9 +175,18 @@ def collection_to_dict(c: CollectionInfo) -> dict[str, Any]:
     return d
 
 
-def _indented_json(obj: Any, pad: str) -> str:
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
-    return text.replace("\n", "\n" + pad)
+def _strict_dumps(obj: Any, where: str) -> str:
+    """json.dumps in dumps_json's style, strict as it is: NaN and Infinity are not JSON (a reader
+    in another language fails on them), so they stop the write with the place that holds one."""
+    try:
+        return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise PlanError(f"plan.json: {where} holds NaN or Infinity, which JSON cannot store",
+                        hint="give a finite number in the manifest and run `roboz-collection plan` again") from None
+
+
+def _indented_json(obj: Any, pad: str, where: str = "a value") -> str:
+    return _strict_dumps(obj, where).replace("\n", "\n" + pad)
 
 
 def token_json(t: PlannedToken, pad: str = "") -> str:
@@ -185,7 +199,7 @@ def token_json(t: PlannedToken, pad: str = "") -> str:
         traits = "{\n" + inner + "\n" + p2 + "}"
     else:
         traits = "{}"
-    render = _indented_json(t.render, p2) if t.render else "{}"
+    render = _indented_json(t.render, p2, f"token {t.id}'s render settings") if t.render else "{}"
     special = "null" if t.special is None else _enc(t.special)
     return (
         f"{pad}{{\n"
@@ -209,7 +223,7 @@ def iter_plan_json(header: dict[str, Any], tokens: Iterable[PlannedToken]) -> It
     head = dict(header)
     head["format"] = PLAN_FORMAT
     head["tokens"] = "\0TOKENS\0"
-    text = json.dumps(head, indent=2, sort_keys=True, ensure_ascii=False)
+    text = _strict_dumps(head, "the header (collection, render, inputs)")
     before, after = text.split('"\\u0000TOKENS\\u0000"')
     yield before
     first = True
