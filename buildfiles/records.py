@@ -64,13 +64,14 @@ class RenderRecord:
         return {**self.extra, **d, "format": RECORD_FORMAT}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "render record") -> "RenderRecord":
+    def from_dict(cls, d: dict[str, Any], where: str = "render record", token_id: int | None = None) -> "RenderRecord":
+        hint = rerender_hint(token_id)
         if not isinstance(d, dict):
-            raise RecordError(f"{where} is not a JSON object", hint=_RERENDER)
+            raise RecordError(f"{where} is not a JSON object", hint=hint)
         fmt = d.get("format")
         if fmt is not None and fmt != RECORD_FORMAT:
             raise RecordError(f"{where}: unknown render record format {fmt!r}, expected {RECORD_FORMAT!r}",
-                              hint="use the roboz-collection version that rendered it, or re-render that token")
+                              hint=f"use the roboz-collection version that rendered it, or {hint}")
         known = {f.name for f in fields(cls)} - {"extra"}
         try:
             return cls(
@@ -82,12 +83,18 @@ class RenderRecord:
                 extra={k: v for k, v in d.items() if k not in known and k != "format"},
             )
         except KeyError as e:
-            raise RecordError(f"{where} has no {e.args[0]!r}", hint=_RERENDER) from None
+            raise RecordError(f"{where} has no {e.args[0]!r}", hint=hint) from None
         except (TypeError, ValueError) as e:
-            raise RecordError(f"{where} is malformed ({e})", hint=_RERENDER) from None
+            raise RecordError(f"{where} is malformed ({e})", hint=hint) from None
 
 
-_RERENDER = "re-render that token: delete the record and run `roboz-collection render BUILD_DIR` again"
+def rerender_hint(token_id: int | None = None) -> str:
+    """How to re-render one token. The render step skips a token whose state is done and whose image
+    exists, whatever its record says, so deleting the record alone re-renders nothing: deleting the
+    image does (same seed and settings, so the same picture and a fresh record)."""
+    image = f"images/{token_id}.png" if token_id is not None else "images/<id>.png"
+    return f"re-render that token: delete {image} and run `roboz-collection render BUILD_DIR` again"
+
 
 
 def record_path(build_dir: Path | str, token_id: int) -> Path:
@@ -113,14 +120,16 @@ def read_record(build_dir: Path | str, token_id: int) -> RenderRecord:
     try:
         raw = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise RecordError(f"{rel} not found in {build_dir}", hint="render first: `roboz-collection render BUILD_DIR`") from None
+        # With its image there, the token counts as rendered and `render` would skip it.
+        hint = rerender_hint(token_id) if image_path(build_dir, token_id).exists() else "render first: `roboz-collection render BUILD_DIR`"
+        raise RecordError(f"{rel} not found in {build_dir}", hint=hint) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RecordError(f"{path} is not valid JSON ({e})", hint=_RERENDER) from None
+        raise RecordError(f"{path} is not valid JSON ({e})", hint=rerender_hint(token_id)) from None
     except OSError as e:
         raise RecordError(f"{path} cannot be read ({e.strerror})") from None
-    rec = RenderRecord.from_dict(raw, where=str(path))
+    rec = RenderRecord.from_dict(raw, where=str(path), token_id=token_id)
     if rec.id != token_id:
-        raise RecordError(f"{path} describes token {rec.id}, not {token_id}", hint=_RERENDER)
+        raise RecordError(f"{path} describes token {rec.id}, not {token_id}", hint=rerender_hint(token_id))
     return rec
 
 
