@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures_ipfs",
     "tests.fixtures_chain",
     "tests.fixtures_generator",
+    "tests.fixtures_cli",
 ]

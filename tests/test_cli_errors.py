@@ -117,3 +117,16 @@ def test_garbled_checkpoint_and_truncated_image_are_named_and_rendered_again(mak
     assert "rendered 2, skipped 0" in p.stdout
     for i in (1, 2):  # rendered again to the same pixels
         assert np.array_equal(np.asarray(Image.open(build / "images" / f"{i}.png")), want[i])
+
+
+def test_the_traceback_check_sees_cli_output():
+    """tests/fixtures_cli.py: a CLI run's traceback is noticed (checked here without failing this test)."""
+    from tests import fixtures_cli
+
+    p = cli("render", "/nonexistent", "--debug", env={"ROBOZ_DEBUG": "1"})  # a missing plan is a UserError: no traceback
+    assert "Traceback" not in p.stderr and fixtures_cli._seen == []
+    r = subprocess.run([sys.executable, "-c", "import sys; sys.argv=['collection.cli']; raise SystemExit(__import__('x_no_such'))",
+                        "collection.cli"], capture_output=True, text=True)
+    assert "Traceback (most recent call last)" in r.stderr
+    assert len(fixtures_cli._seen) == 1 and "x_no_such" in fixtures_cli._seen[0][1]
+    fixtures_cli._seen.clear()  # seen: now forget it, so this test passes
