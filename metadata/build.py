@@ -15,12 +15,14 @@ from buildfiles.hashing import sha256_file
 from buildfiles.ipfs import ipfs_uri
 from buildfiles.lock import build_lock
 from buildfiles.plan import Plan, load_plan
+from buildfiles.records import rerender_hint
 from buildfiles.provenance import PROVENANCE_FILE, provenance_json
+from metadata.banner import BANNER_NAME, UnreadablePicture, banner_ids, compose_banner
 from metadata.integrity import check_media
 from metadata.provenance import image_sha256s, provenance_of_hashes
 from metadata.rarity import rarity_document, string_traits
-from metadata.token_json import RenderFacts, collection_metadata, token_metadata
-from metadata.unixfs import DirResult, Tree, add_tree, cid_str, raw_leaf_sha256
+from metadata.token_json import RenderFacts, collection_metadata, token_attributes, token_metadata
+from metadata.unixfs import DirResult, Tree, add_entries, add_tree, cid_str, raw_leaf_sha256
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ class MediaTrees:
     animations: dict[str, Path]
 
 
-def media_trees(build_dir: Path, plan: Plan) -> MediaTrees:
+def media_trees(build_dir: Path, plan: Plan, *, banner: bool = True) -> MediaTrees:
+    """`banner`: include images/banner.png when it exists (publish hashes what metadata published;
+    the metadata step itself draws the banner anew, so it asks without)."""
     images: dict[str, Path] = {}
     missing = []
     for t in plan.tokens:
@@ -63,6 +67,8 @@ def media_trees(build_dir: Path, plan: Plan) -> MediaTrees:
         if not src.is_file():
             raise UserError(f"collection image {plan.collection.image} not found in {build_dir}")
         images[f"collection{src.suffix.lower()}"] = src
+    if banner and (build_dir / "images" / BANNER_NAME).is_file():
+        images[BANNER_NAME] = build_dir / "images" / BANNER_NAME
     animations = {
         f"{t.id}.mp4": build_dir / "animations" / f"{t.id}.mp4"
         for t in plan.tokens
@@ -126,7 +132,7 @@ def write_metadata(build_dir: Path, *, accept_edited: Iterable[int] | str = (),
 
 def _write_metadata(build_dir: Path, accept_edited, log) -> "MetadataReport":
     plan = load_plan(build_dir)
-    media = media_trees(build_dir, plan)
+    media = media_trees(build_dir, plan, banner=False)
     images = hash_tree(media.images)
     animations = hash_tree(media.animations) if media.animations else None
     # Before anything is written: every image must be the one its render record describes.
@@ -134,30 +140,35 @@ def _write_metadata(build_dir: Path, accept_edited, log) -> "MetadataReport":
     anim_paths = {t.id: media.animations[f"{t.id}.mp4"] for t in plan.tokens if f"{t.id}.mp4" in media.animations}
     checked = check_media(build_dir, plan, hashes, animations=anim_paths, accept=accept_edited, log=log)
     check_collection_image(build_dir, plan, images, media.images)
+
+    out = _Writer(build_dir)
+    # Attributes and rarity do not depend on any CID; the banner depends on rarity and is part of
+    # the images folder, whose CID every token's metadata names. So: rarity, banner, then CIDs.
+    facts = {t.id: RenderFacts.from_record(checked.records[t.id]) for t in plan.tokens}
+    traits = {t.id: string_traits(token_attributes(t, facts[t.id])) for t in plan.tokens}
+    rarity = rarity_document(traits)
+    banner = out.bytes(f"images/{BANNER_NAME}", _banner(build_dir, plan, rarity))
+    images = add_entries(images, {BANNER_NAME: banner})
     images_cid = cid_str(images.root.cid)
     animations_cid = cid_str(animations.root.cid) if animations else None
 
-    out = _Writer(build_dir)
     metadata_tree: dict[str, bytes] = {}
-    traits: dict[int, dict[str, str]] = {}
     for t in plan.tokens:
-        facts = RenderFacts.from_record(checked.records[t.id])
         anim = animations_cid if f"{t.id}.mp4" in media.animations else None
-        md = token_metadata(t, plan.collection, facts, images_cid, anim)
+        md = token_metadata(t, plan.collection, facts[t.id], images_cid, anim)
         metadata_tree[f"{t.id}.json"] = out.json(f"metadata/{t.id}.json", md)
-        traits[t.id] = string_traits(md["attributes"])
 
     cover = next((n for n in media.images if n.startswith("collection.")), f"{plan.tokens[0].id}.png")
-    cover_uri = ipfs_uri(images_cid, cover)
     metadata_tree["collection.json"] = out.json(
-        "metadata/collection.json", collection_metadata(plan.collection, cover_uri, cover_uri)
+        "metadata/collection.json",
+        collection_metadata(plan.collection, ipfs_uri(images_cid, cover), ipfs_uri(images_cid, BANNER_NAME)),
     )
     _remove_stale_token_files(build_dir / "metadata", set(metadata_tree), out)
 
     meta = add_tree(metadata_tree)
     metadata_cid = cid_str(meta.root.cid)
 
-    out.json("rarity.json", rarity_document(traits))
+    out.json("rarity.json", rarity)
     prov = provenance_of_hashes(hashes)
     out.bytes(PROVENANCE_FILE, provenance_json(prov))
     files = {f"images/{k}": v for k, v in images.files.items()}
@@ -177,6 +188,18 @@ def _write_metadata(build_dir: Path, accept_edited, log) -> "MetadataReport":
         written=tuple(out.written),
         unchanged=out.unchanged,
     )
+
+
+def _banner(build_dir: Path, plan: Plan, rarity: dict[str, Any]) -> bytes:
+    """The strip metadata/banner.py draws, from the ranks this run computed (the preview draws the
+    same from rarity.json)."""
+    ranks = {int(r["id"]): int(r["rank"]) for r in rarity["tokens"]}
+    ids = banner_ids((t.id, t.special, ranks.get(t.id)) for t in plan.tokens)
+    try:
+        return compose_banner([build_dir / "images" / f"{i}.png" for i in ids])
+    except UnreadablePicture as e:
+        raise UserError(f"{e.path} cannot be read for the banner ({e.reason})",
+                        hint=rerender_hint(int(e.path.stem)) if e.path.stem.isdigit() else None) from None
 
 
 def _remove_stale_token_files(folder: Path, keep: set[str], out: _Writer) -> None:

@@ -61,6 +61,21 @@ class Link:
 class DirResult:
     root: Link
     files: dict[str, str] = field(default_factory=dict)  # "sub/name" -> CID string, every file
+    entries: list[tuple[str, Link]] = field(default_factory=list)  # the top level's children, by name
+
+
+def add_entries(res: DirResult, extra: Mapping[str, bytes], emit: Emit = None) -> DirResult:
+    """`res`'s directory with files added at its top level, without hashing its files again:
+    the same root as add_tree over the whole tree."""
+    links = dict(res.entries)
+    files = dict(res.files)
+    for name, data in extra.items():
+        if not name or "/" in name or name in links:
+            raise ValueError(f"bad or duplicate entry name {name!r}")
+        links[name] = add_bytes(data, emit)
+        files[name] = cid_str(links[name].cid)
+    entries = [(n, links[n]) for n in sorted(links)]
+    return DirResult(directory(entries, emit), files, entries)
 
 
 # --- encodings -----------------------------------------------------------------
@@ -269,7 +284,7 @@ def add_tree(tree: Tree, emit: Emit = None, _prefix: str = "") -> DirResult:
             link = add_bytes(value, emit) if isinstance(value, bytes) else add_file(value, emit)
             files[rel] = cid_str(link.cid)
         entries.append((name, link))
-    return DirResult(directory(entries, emit), files)
+    return DirResult(directory(entries, emit), files, entries)
 
 
 def tree_of_folder(path: Path | str) -> dict:

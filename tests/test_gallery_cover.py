@@ -12,7 +12,7 @@ from PIL import Image
 
 from buildfiles.plan import load_plan
 from collection.preview import make_preview
-from collection.preview.banner import BANNER_TILE
+from collection.preview.banner import BANNER_FILE, BANNER_TILE
 from tests.fixtures_preview import COLOURS, browser, open_gallery, preview_build  # noqa: F401  (fixtures)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "rusty-roboz" / "manifest.yaml"
@@ -60,21 +60,21 @@ def test_artist_goes_from_manifest_to_plan(tmp_path):
 def test_banner_is_a_strip_of_tokens_not_one_stretched(browser, preview_build):
     b = preview_build(12)
     make_preview(b.path, thumb_size=32, report=False)
-    banner = Image.open(b.path / "banner.png").convert("RGB")
+    banner = Image.open(b.path / BANNER_FILE).convert("RGB")
     assert banner.size == (8 * BANNER_TILE, BANNER_TILE)
     # rarest first: the fixture's Blue tokens, then Green, so the strip shows several colours
     tiles = [banner.getpixel((k * BANNER_TILE + BANNER_TILE // 2, BANNER_TILE // 2)) for k in range(8)]
     assert len(set(tiles)) >= 2
     assert all(min(sum(abs(a - c) for a, c in zip(px, rgb)) for rgb in COLOURS.values()) < 30 for px in tiles)
     g = open_gallery(browser, b.path)
-    assert g.page.locator("#banner").get_attribute("src") == "banner.png"
+    assert g.page.locator("#banner").get_attribute("src") == BANNER_FILE
     g.page.wait_for_function("() => document.getElementById('banner').naturalWidth === 8 * 240")
 
 
 def test_no_banner_before_anything_is_rendered(preview_build):
     b = preview_build(3, rendered=set())
     make_preview(b.path, thumb_size=32, report=False)
-    assert not (b.path / "banner.png").exists()
+    assert not (b.path / BANNER_FILE).exists()
 
 
 @pytest.mark.parametrize("models, text", [("tiny", "Test render"), ("demo", "Demo render")])

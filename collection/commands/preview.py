@@ -15,7 +15,7 @@ examples:
   roboz-collection preview my-roboz/build --snapshots 7           # token 7 at each snapshot
   roboz-collection preview my-roboz/build --gateway https://ipfs.io   # CIDs link to your gateway
 
-Writes BUILD_DIR/contact-sheets/*.png, BUILD_DIR/banner.png (a strip of tokens) and
+Writes BUILD_DIR/contact-sheets/*.png, BUILD_DIR/images/banner.png (a strip of tokens) and
 BUILD_DIR/gallery.html (open it in a browser; it works offline from disk, and `publish`
 and `mint` rewrite it so it shows where the collection stands). Thumbnails are cached
 in BUILD_DIR/.thumbs/. The page links CIDs to an IPFS gateway only if you name one

@@ -3,7 +3,7 @@
     make_preview(build_dir)  ->  contact-sheets/sheet-001.png ...   pages of captioned thumbnails
                                  contact-sheets/by-<category>/<value>-001.png   (by_trait)
                                  contact-sheets/snapshots-<id>.png              (snapshot_token)
-                                 banner.png                                     a strip of tokens
+                                 images/banner.png                              a strip of tokens (as metadata draws it)
                                  gallery.html                                   static, offline page
                                  a rarity report printed to the terminal        (report)
     refresh_gallery(build_dir) ->  gallery.html again (after publish / mint: the status panel)

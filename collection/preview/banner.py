@@ -1,35 +1,30 @@
-"""The collection banner (a strip of tokens side by side) and the TEST / DEMO RENDER ribbon
-drawn on contact sheets.
+"""The collection banner in the preview, and the TEST / DEMO RENDER ribbon drawn on contact sheets.
 
-A banner is a strip of real tokens (specials first, then the rarest, then by id), each
-fitted into its own square; never one token stretched. Small draft renders are enlarged
-by whole pixels (nearest), like the thumbnails, so they stay crisp.
+The banner itself (which tokens, how they are drawn) is metadata/banner.py's: it is published as
+images/banner.png and named by collection.json's `banner_image`. The preview draws it with the same
+rule, so after `metadata` it writes nothing new; before `metadata`, it shows what will be published.
 """
 
 from __future__ import annotations
-
-import io
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from buildfiles.atomicio import write_bytes
 from collection.preview.sources import BuildView, TokenView
-from collection.preview.thumbs import UnreadableImage, make_thumb
+from collection.preview.thumbs import UnreadableImage
+from metadata.banner import BANNER_NAME, BANNER_TILE, BANNER_TILES, UnreadablePicture, banner_ids, compose_banner
 
-BANNER_FILE = "banner.png"
-BANNER_TILES = 8
-BANNER_TILE = 240            # 8 x 240 = 1920 x 240
-BACKGROUND = (24, 24, 27)
+BANNER_FILE = f"images/{BANNER_NAME}"   # build-relative: the very file the metadata step publishes
+__all__ = ["BANNER_FILE", "BANNER_TILE", "BANNER_TILES", "banner_tokens", "write_banner", "label_text",
+           "draw_corner_ribbon", "draw_label_badge"]
 RIBBON = (220, 38, 38)       # red: a warning, not decoration
 RIBBON_TEXT = (255, 255, 255)
 LABEL_TEXT = {"test": "TEST RENDER", "demo": "DEMO RENDER"}
 
 
 def banner_tokens(view: BuildView, n: int = BANNER_TILES) -> list[TokenView]:
-    rendered = [t for t in view.tokens if t.image]
-    key = lambda t: (t.special is None, t.rank if t.rank is not None else float("inf"), t.id)  # noqa: E731
-    return sorted(rendered, key=key)[:n]
+    by_id = {t.id: t for t in view.tokens if t.image}
+    return [by_id[i] for i in banner_ids(((t.id, t.special, t.rank) for t in by_id.values()), n)]
 
 
 def label_text(labels) -> str | None:
@@ -38,26 +33,16 @@ def label_text(labels) -> str | None:
 
 
 def write_banner(view: BuildView) -> str | None:
-    """BUILD/banner.png from the view's tokens; None (and no file) when nothing is rendered yet."""
+    """BUILD/images/banner.png from the view's tokens; None (and no file) when nothing is rendered yet."""
     tokens = banner_tokens(view)
     out = view.build_dir / BANNER_FILE
     if not tokens:
         out.unlink(missing_ok=True)
         return None
-    side = BANNER_TILE
-    strip = Image.new("RGB", (side * len(tokens), side), BACKGROUND)
-    for k, t in enumerate(tokens):
-        try:
-            im = make_thumb(view.build_dir / t.image, side)
-        except UnreadableImage as e:
-            raise e.user_error() from None
-        if im.size != (side, side):
-            # whole-pixel enlargement left a margin (e.g. 64 -> 192 in 240): fill the square exactly
-            im = im.resize((side, side), Image.Resampling.NEAREST if max(im.size) < side else Image.Resampling.LANCZOS)
-        strip.paste(im, (k * side, 0))
-    buf = io.BytesIO()
-    strip.save(buf, "PNG", optimize=False, compress_level=6)
-    data = buf.getvalue()
+    try:
+        data = compose_banner([view.build_dir / t.image for t in tokens])
+    except UnreadablePicture as e:
+        raise UnreadableImage(e.path.relative_to(view.build_dir).as_posix(), e.reason).user_error() from None
     try:
         if out.read_bytes() == data:
             return BANNER_FILE

@@ -18,10 +18,10 @@ from pathlib import Path
 from PIL import Image
 
 from buildfiles.errors import UserError
+from metadata.pictures import DECODE_ERRORS, fit_picture
 
 THUMB_DIR = ".thumbs"
 THUMB_VERSION = 3  # bump when make_thumb's output changes, so old entries are remade
-BACKGROUND = (24, 24, 27)
 
 
 class UnreadableImage(Exception):
@@ -72,26 +72,10 @@ def cached_thumb_path(build_dir: Path, src_rel: str, size: int) -> str | None:
 def make_thumb(src: Path, size: int) -> Image.Image:
     """Fit `src` inside size x size, keeping its aspect ratio. UnreadableImage if it cannot be decoded."""
     try:
-        return _make_thumb(src, size)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        # OSError covers "image file is truncated" and UnidentifiedImageError
+        return fit_picture(src, size)
+    except DECODE_ERRORS as e:
         rel = "/".join(Path(src).parts[-2:])
         raise UnreadableImage(rel, str(e) or type(e).__name__) from None
-
-
-def _make_thumb(src: Path, size: int) -> Image.Image:
-    with Image.open(src) as im:
-        # draft() lets JPEG decode at 1/2../1/8 scale. reducing_gap=1 makes thumbnail()
-        # box-average by the whole factor first (512 -> 256 is one reduce(2), 20x
-        # faster than Lanczos at full size) and resample only what is left.
-        im.draft("RGB", (size, size))
-        im.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=1.0)
-        # Draft renders (64 px) would sit as stamps in a 256 px tile: enlarge by a whole
-        # factor with nearest-neighbour, so the pixels stay honest rather than blurred.
-        factor = size // max(im.size)
-        if factor >= 2:
-            return _to_rgb(im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST))
-        return _to_rgb(im)
 
 
 def get_thumb(build_dir: Path, src_rel: str, size: int) -> Thumb:
@@ -121,19 +105,6 @@ def get_thumb(build_dir: Path, src_rel: str, size: int) -> Thumb:
     with Image.open(io.BytesIO(data)) as im:
         im.load()
         return Thumb(im.convert("RGB"), rel, made=True)
-
-
-def _to_rgb(im: Image.Image) -> Image.Image:
-    if im.mode == "RGB":
-        return im.copy() if im.readonly else im
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        bg = Image.new("RGB", rgba.size, BACKGROUND)
-        bg.paste(rgba, mask=rgba.getchannel("A"))
-        return bg
-    if im.mode.startswith("I;16") or im.mode == "I":
-        return im.point(lambda v: v / 257).convert("RGB")
-    return im.convert("RGB")
 
 
 def _store(path: Path, im: Image.Image, key: bytes) -> bytes:
