@@ -89,9 +89,8 @@ class RenderRecord:
 
 
 def rerender_hint(token_id: int | None = None) -> str:
-    """How to re-render one token. The render step skips a token whose state is done and whose image
-    exists, whatever its record says, so deleting the record alone re-renders nothing: deleting the
-    image does (same seed and settings, so the same picture and a fresh record)."""
+    """How to re-render one token: deleting its image always does (same seed and settings, so the same
+    picture and a fresh record). The render step also re-renders a done token whose record is gone."""
     image = f"images/{token_id}.png" if token_id is not None else "images/<id>.png"
     return f"re-render that token: delete {image} and run `roboz-collection render BUILD_DIR` again"
 

@@ -112,7 +112,10 @@ def is_done(build_dir: Path, state, work: TokenWork) -> bool:
             return False
         state.done(work.id, work.fingerprint, rec.iterations)
         return True
-    if rec is not None and image_matches(build_dir, rec) is False:
+    if rec is None:  # done, but what metadata needs about the picture is gone: paint it again (same pixels)
+        warn(f"renders/{work.id}.json is missing or unreadable although token {work.id} is done: rendering it again")
+        return False
+    if image_matches(build_dir, rec) is False:
         warn(f"{image} is not the image rendered for token {work.id} (its sha256 differs from renders/{work.id}.json): "
              "rendering it again")
         return False

@@ -130,3 +130,20 @@ def test_the_traceback_check_sees_cli_output():
     assert "Traceback (most recent call last)" in r.stderr
     assert len(fixtures_cli._seen) == 1 and "x_no_such" in fixtures_cli._seen[0][1]
     fixtures_cli._seen.clear()  # seen: now forget it, so this test passes
+
+
+def test_a_done_token_whose_record_is_lost_or_garbled_is_rendered_again(make_build, capsys):
+    from buildfiles.records import read_record
+    from collection.render_step import render_build
+
+    build = make_build()
+    assert sorted(render_build(build, progress=False).rendered) == [1, 2]
+    image = (build / "images" / "1.png").read_bytes()
+    (build / "renders" / "1.json").write_text("{garbled")
+    (build / "renders" / "2.json").unlink()
+    capsys.readouterr()
+    rep = render_build(build, progress=False)
+    assert sorted(rep.rendered) == [1, 2] and rep.skipped == []
+    err = capsys.readouterr().err
+    assert "warning: renders/1.json is missing or unreadable although token 1 is done: rendering it again" in err
+    assert read_record(build, 1).image_sha256 and (build / "images" / "1.png").read_bytes() == image
