@@ -65,8 +65,21 @@ class LocalExecutor:
                 return  # every token of the batch checkpointed; the driver sees the stop request
             except (UserError, KeyboardInterrupt):
                 raise
+            except _out_of_memory() as e:  # the next batch of this size would fail the same way: stop, say what to lower
+                from collection.memory import oom_message
+
+                raise UserError(oom_message(batch[0].settings.to_dict(), self.dev),
+                                hint="finished tokens and checkpoints are kept; lower the settings and run again",
+                                exit_code=1) from e
             except Exception as e:  # one bad batch must not lose the others
                 emit(BatchFailed(ids, f"{type(e).__name__}: {e}"))
 
     def close(self) -> None:
         pass
+
+
+def _out_of_memory() -> type[BaseException]:
+    import torch
+
+    # torch.OutOfMemoryError (CUDA and other accelerators) since torch 2.5; torch.cuda's before
+    return getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)

@@ -121,3 +121,23 @@ def test_killed_render_resumes_to_the_same_image(make_build, uninterrupted, sig)
     for f in (ref / "frames" / "1").iterdir():
         assert np.array_equal(pixels(f), pixels(build / "frames" / "1" / f.name))
     assert (build / "animations" / "1.mp4").stat().st_size > 0
+
+
+def test_out_of_memory_stops_with_the_settings_to_lower(make_build, monkeypatch):
+    """An accelerator's out-of-memory error (raised here by the loop on its first batch, since no GPU
+    runs in CI) stops the render with one line naming the configuration and what to lower."""
+    import torch
+
+    from buildfiles.errors import UserError
+    from generator.loop import Renderer
+
+    def oom(self, jobs, cb, judge=None):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(Renderer, "run_batch", oom)
+    build = make_build({"batch_size": 2, "cutn": 4})
+    with pytest.raises(UserError) as e:
+        render_build(build, progress=False)
+    msg = e.value.message
+    assert msg.startswith("out of memory on cpu: 32x32, cutn 4, batch 2") and "set batch_size: 1" in msg
+    assert "lower the settings" in e.value.hint
