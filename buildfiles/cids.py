@@ -16,7 +16,7 @@ from pathlib import Path
 
 from buildfiles.atomicio import dumps_json
 from buildfiles.ipfs import base_uri, contract_uri
-from buildfiles.jsonfile import BuildFileError, Fields, read_object
+from buildfiles.jsonfile import BuildFileError, read_fields
 
 CIDS_FILE = "cids.json"
 CIDS_FORMAT = "roboz-cids/1"
@@ -70,12 +70,9 @@ def cids_json(c: Cids) -> bytes:
 
 def load_cids(build_dir: Path | str) -> Cids | None:
     """cids.json, or None when `metadata` has not run; BuildFileError when it is damaged."""
-    path = cids_path(build_dir)
-    recover = RECOVER.format(build=Path(build_dir))
-    raw = read_object(path, fmt=CIDS_FORMAT, recover=recover)
-    if raw is None:
+    f = read_fields(cids_path(build_dir), fmt=CIDS_FORMAT, recover=RECOVER.format(build=Path(build_dir)))
+    if f is None:
         return None
-    f = Fields(raw, path, recover)
     return Cids(
         images_cid=f.cid("images_cid"),
         metadata_cid=f.cid("metadata_cid"),

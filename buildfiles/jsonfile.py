@@ -1,6 +1,6 @@
 """Reading a build-directory JSON file strictly: one line naming the file and the fix, never a traceback.
 
-Every typed reader (cids.json, publish.json, provenance.json, ...) goes through `read_object`:
+Every typed reader (cids.json, publish.json, provenance.json, ...) goes through `read_fields` (`read_object` + `Fields`):
 missing -> None (the caller knows what to run first); unreadable, truncated, not an object,
 NaN/Infinity, or a `format` this version does not know -> `BuildFileError` with the file's path
 and how to recover. Field accessors (`Fields`) name the bad field the same way.
@@ -50,6 +50,12 @@ def read_object(path: Path, *, fmt: str, recover: str, legacy_ok: bool = True) -
         raise BuildFileError(f"{path} has format {got!r}; this version reads {fmt!r}",
                              hint=f"use the roboz-collection version that wrote it, or {recover[0].lower()}{recover[1:]}")
     return raw
+
+
+def read_fields(path: Path, *, fmt: str, recover: str, legacy_ok: bool = True) -> "Fields | None":
+    """`read_object`, wrapped for typed access: the start of every typed reader."""
+    raw = read_object(path, fmt=fmt, recover=recover, legacy_ok=legacy_ok)
+    return None if raw is None else Fields(raw, Path(path), recover)
 
 
 def _where(e: Exception) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildfiles.atomicio import dumps_json
-from buildfiles.jsonfile import BuildFileError, Fields, read_object
+from buildfiles.jsonfile import BuildFileError, Fields, read_fields
 
 PROVENANCE_FILE = "provenance.json"
 PROVENANCE_FORMAT = "roboz-provenance/1"
@@ -57,19 +57,16 @@ def provenance_json(p: Provenance) -> bytes:
 
 
 def load_provenance(build_dir: Path | str) -> Provenance | None:
-    path = provenance_path(build_dir)
-    recover = RECOVER.format(build=Path(build_dir))
-    raw = read_object(path, fmt=PROVENANCE_FORMAT, recover=recover)
-    if raw is None:
+    f = read_fields(provenance_path(build_dir), fmt=PROVENANCE_FORMAT, recover=RECOVER.format(build=Path(build_dir)))
+    if f is None:
         return None
-    f = Fields(raw, path, recover)
-    if raw.get("algorithm", "sha256") != "sha256":
+    if f.raw.get("algorithm", "sha256") != "sha256":
         raise f.fail("algorithm", '"sha256"')
     entries = []
     for i, e in enumerate(f.list("images")):
         if not isinstance(e, dict) or not isinstance(e.get("id"), int) or isinstance(e.get("id"), bool):
             raise f.fail("images", f"a list of {{id, sha256}} (entry {i} is not)")
-        entries.append(ProvenanceEntry(e["id"], Fields(e, path, recover).sha256("sha256")))
+        entries.append(ProvenanceEntry(e["id"], Fields(e, f.path, f.recover).sha256("sha256")))
     return Provenance(tuple(entries), f.sha256("provenance_hash"))
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from buildfiles.atomicio import write_bytes, dumps_json
 from buildfiles.ipfs import base_uri as make_base_uri, contract_uri as make_contract_uri
-from buildfiles.jsonfile import BuildFileError, Fields, read_object
+from buildfiles.jsonfile import BuildFileError, Fields, read_fields
 from buildfiles.urls import redact_url
 
 PUBLISH_FILE = "publish.json"
@@ -154,18 +154,15 @@ def _ipfs_uri_field(f: Fields, key: str, derived: str | None) -> str:
 
 def load_publish(build_dir: Path | str) -> PublishRecord | None:
     """publish.json, or None before the first publish; BuildFileError when it is damaged."""
-    path = publish_path(build_dir)
-    recover = RECOVER.format(build=Path(build_dir))
-    raw = read_object(path, fmt=PUBLISH_FORMAT, recover=recover)
-    if raw is None:
+    f = read_fields(publish_path(build_dir), fmt=PUBLISH_FORMAT, recover=RECOVER.format(build=Path(build_dir)))
+    if f is None:
         return None
-    f = Fields(raw, path, recover)
     latest = _target(f)
     others = []
     for i, t in enumerate(f.list("targets")):
         if not isinstance(t, dict):
             raise f.fail("targets", f"a list of objects (entry {i} is not)")
-        tt = _target(Fields(t, path, recover))
+        tt = _target(Fields(t, f.path, f.recover))
         if tt.key != latest.key:
             others.append(tt)
     mcid = latest.metadata_cid
