@@ -18,25 +18,10 @@ import pytest
 from collection.render_step import render_build
 from collection.reroll import reroll_seed
 from collection.review.server import ReviewServer
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+from tests.fixtures_preview import browser  # noqa: F401  (fixture: Debian chromium, as the gallery tests)
 
 TOKENS = [{"prompt": "a rusty robot", "seed": 11}, {"prompt": "a robot dog", "seed": 22},
           {"prompt": "a red robot with a lightsaber", "seed": 33}, {"prompt": "a golden robot surfing", "seed": 44}]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        msg = f"{CHROMIUM} missing: apt-get install -y chromium"
-        pytest.fail(msg) if os.environ.get("CI") else pytest.skip(msg)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def snapshot(build: Path) -> dict[str, bytes]:
