@@ -54,7 +54,7 @@ class RerollChange:
 def check_not_minted(build_dir: Path, ids: Iterable[int]) -> None:
     """On a non-local chain the provenance hash is public: a minted token's picture is final."""
     from buildfiles.mint_journal import load_journal
-    from contracts.keys import LOCAL_CHAIN_IDS
+    from buildfiles.chains import LOCAL_CHAIN_IDS
 
     for chain in load_journal(build_dir).chains.values():
         if chain.chain_id in LOCAL_CHAIN_IDS:
