@@ -8,6 +8,7 @@ metadata, publish, mint and preview. Layout (keys sorted on disk):
       "id": 7, "seed": 1234, "prompt": "text:weight | ...",
       "models": "vqgan_imagenet_f16_16384+ViT-B/32",   # or "tiny"; older files: a list or {vqgan, clip}
       "tiny": false,                                   # random-weight test models: never a real render
+      "test_models": null,                             # or the test pair's label ("demo models ..."): never a real render
       "iterations": 500, "size": [384, 384], "final_loss": 0.71 (null if not finite),
       "seconds": 812.4, "device": "cuda",
       "settings": {<RenderSettings.to_dict()>},
@@ -54,6 +55,7 @@ class RenderRecord:
     settings: dict[str, Any]
     prompt: str | None = None
     image_sha256: str | None = None   # None only in records written before it existed
+    test_models: str | None = None    # the label of the test pair that made it (tiny, demo); None: real weights
     extra: dict[str, Any] = field(default_factory=dict)  # keys this module does not know, kept on rewrite
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +82,7 @@ class RenderRecord:
                 final_loss=None if d.get("final_loss") is None else float(d["final_loss"]),
                 seconds=float(d.get("seconds", 0.0)), device=str(d.get("device", "")),
                 settings=dict(d.get("settings") or {}), prompt=d.get("prompt"), image_sha256=d.get("image_sha256"),
+                test_models=d.get("test_models"),
                 extra={k: v for k, v in d.items() if k not in known and k != "format"},
             )
         except KeyError as e:

@@ -64,6 +64,8 @@ def downsampling(models: str) -> int:
     """The VQGAN's f: 2 for the tiny pair, else read from the name (f16 / f8), default 16."""
     if models == "tiny":
         return 2
+    if models == "demo":  # generator/demo/train.py: ch_mult [1, 2, 2]
+        return 4
     m = re.search(r"f(\d+)", models.split("+", 1)[0])
     return int(m.group(1)) if m else 16
 
@@ -85,7 +87,7 @@ def estimate_peak_gib(size: tuple[int, int] | list[int], cutn: int, batch: int, 
     w, h = int(size[0]), int(size[1])
     latent = (w * h) / downsampling(models) ** 2
     attention = latent * latent * ATTENTION_ENTRY_GIB
-    if models == "tiny":
+    if models in ("tiny", "demo"):  # small models: the tiny pair's base is the right order
         base, per_cut, per_px = TINY_BASE_GIB, 0.0, 0.0
     else:
         clip = models.split("+", 1)[1] if "+" in models else "ViT-B/32"

@@ -85,7 +85,8 @@ def plan_work(plan: Plan, models: str | None = None, device: str = "cpu", only: 
             raise UserError("precision fp16 needs a CUDA device", hint="use precision bf16 or fp32 on CPU", exit_code=2)
         choice = parse_models(settings.models)
         sd = settings.to_dict()
-        out.append(TokenWork(token, token.seed, settings, sd, fingerprint(token, sd), str(choice), choice.label, choice.tiny))
+        out.append(TokenWork(token, token.seed, settings, sd, fingerprint(token, sd), str(choice), choice.label, choice.tiny,
+                             choice.test_label))
     return out
 
 

@@ -41,6 +41,7 @@ class TokenWork:
     models: str             # canonical models spec, the executor's key for loading ("tiny", "<vqgan>+<clip>")
     label: str              # the public name (PNG text, record, metadata): never a file path
     tiny: bool
+    test_models: str | None = None  # the test pair's label (registry.TEST_MODELS), carried by every picture
 
     @property
     def id(self) -> int:
@@ -131,7 +132,7 @@ class BuildWriter:
             path = self.dir / "snapshots" / str(token_id) / f"{iteration:04d}.png"
         else:
             path = self.dir / "frames" / str(token_id) / f"{iteration:05d}.png"
-        atomicio.write_bytes(path, png_bytes(image, tiny=self.works[token_id].tiny))
+        atomicio.write_bytes(path, png_bytes(image, tiny=self.works[token_id].tiny, test_models=self.works[token_id].test_models))
 
     def seed_of(self, r) -> int:
         """The seed of a result's image: best-of-K's chosen candidate's, else the token's."""
@@ -143,7 +144,8 @@ class BuildWriter:
 
         w = self.works[r.id]
         seed = self.seed_of(r)
-        png = png_bytes(r.image, prompt=w.token.prompt, seed=seed, models=w.label, settings=w.settings_dict, tiny=w.tiny)
+        png = png_bytes(r.image, prompt=w.token.prompt, seed=seed, models=w.label, settings=w.settings_dict, tiny=w.tiny,
+                        test_models=w.test_models)
         atomicio.write_bytes(image_path(self.dir, r.id), png)
         video = w.settings.video
         if video:
@@ -151,7 +153,7 @@ class BuildWriter:
             if frames:
                 atomicio.write_bytes(self.dir / "animations" / f"{r.id}.mp4", mp4_bytes(frames, video.fps))
         record = RenderRecord(
-            id=r.id, seed=seed, models=w.label, tiny=w.tiny, iterations=r.iterations, size=tuple(r.image.size),
+            id=r.id, seed=seed, models=w.label, tiny=w.tiny, test_models=w.test_models, iterations=r.iterations, size=tuple(r.image.size),
             final_loss=r.final_loss, seconds=round(r.seconds, 3), device=r.device, settings=w.settings_dict,
             prompt=w.token.prompt, image_sha256=sha256_bytes(png),
             extra=write_candidates(self.dir, r, w.tiny),  # best-of-K: every candidate and the judge

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from generator import tiny, weights
+from generator.registry import TEST_MODELS
 from generator.registry import ModelChoice, parse_models
 from generator.vqgan import vqgan_from_config
 
@@ -43,6 +44,11 @@ class Models:
     @property
     def cut_size(self) -> int:
         return self.clip.visual.input_resolution
+
+    @property
+    def test_label(self) -> str | None:
+        """None for real weights; else how renders of this test pair are labelled (registry.TEST_MODELS)."""
+        return TEST_MODELS.get(self.name)
 
 
 def load_vqgan_state(ckpt_path: Path) -> dict[str, Tensor]:
@@ -90,12 +96,17 @@ def load_models(models: str | dict | ModelChoice | None, device: torch.device | 
                 models_dir: Path | None = None) -> Models:
     """Resolve a models spec to hash-verified files and load both networks onto `device`.
 
-    Nothing is unpickled before its sha256 matched (weights.require_files, tiny.ensure_tiny).
+    Nothing is unpickled before its sha256 matched (weights.require_files, tiny.ensure_tiny,
+    demo.files.demo_files: the demo pair ships in the package, its hashes in the code).
     """
     choice = models if isinstance(models, ModelChoice) else parse_models(models)
     device = torch.device(device)
     if choice.tiny:
         config, ckpt, clip_path = tiny.ensure_tiny(weights.models_root(models_dir))
+    elif choice.demo:
+        from generator.demo.files import demo_files
+
+        config, ckpt, clip_path = demo_files()
     else:
         config, ckpt, clip_path = weights.require_files(choice, models_dir)
     vq = load_vqgan(config, ckpt).to(device)

@@ -17,11 +17,12 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 TEST_MODEL_KEY = "roboz:test-model"
+TEST_MODELS_KEY = "roboz:test-models"  # which test pair: registry.TEST_MODELS' label
 
 
 def png_bytes(image: Image.Image, *, prompt: str | None = None, seed: int | None = None, models: str | None = None,
-              settings: dict | None = None, tiny: bool = False) -> bytes:
-    """PNG with tEXt chunks naming what made it (prompt, seed, models, settings JSON, test-model flag)."""
+              settings: dict | None = None, tiny: bool = False, test_models: str | None = None) -> bytes:
+    """PNG with tEXt chunks naming what made it (prompt, seed, models, settings JSON, test-model flag and label)."""
     info = PngInfo()
     if prompt is not None:
         info.add_text("prompt", prompt)
@@ -31,8 +32,10 @@ def png_bytes(image: Image.Image, *, prompt: str | None = None, seed: int | None
         info.add_text("models", models)
     if settings is not None:
         info.add_text("settings", json.dumps(settings, sort_keys=True))
-    if tiny:
+    if tiny or test_models:
         info.add_text(TEST_MODEL_KEY, "true")
+    if test_models:
+        info.add_text(TEST_MODELS_KEY, test_models)
     buf = io.BytesIO()
     image.save(buf, format="PNG", pnginfo=info)
     return buf.getvalue()

@@ -2,7 +2,8 @@
 
 A models spec is one of
   "<vqgan>+<clip>"   registry names (e.g. "vqgan_imagenet_f16_16384+ViT-B/32"; "<vqgan>" alone
-                     takes the default CLIP), or "tiny" for the random-weight test pair;
+                     takes the default CLIP), "tiny" for the random-weight test pair, or "demo"
+                     for the small pair trained on a toy robot world (generator.demo, in the package);
   a mapping          {vqgan: NAME | {config: my.yaml, checkpoint: my.ckpt|my.safetensors, name: ...},
                       clip: NAME | my_clip.pt}: files, relative to a base folder (the manifest's, or
                      the working directory for --models) or absolute.
@@ -20,6 +21,9 @@ from typing import Any
 from buildfiles.errors import UserError
 
 TINY = "tiny"
+DEMO = "demo"
+# What renders made by a test pair say about themselves (PNG text, render record, metadata, gallery).
+TEST_MODELS = {TINY: "tiny random-weight models", DEMO: "demo models trained on a toy robot world"}
 _HEIBOX = "https://heibox.uni-heidelberg.de/d/{key}/files/?p=%2F{path}&dl=1"
 _CLIP = "https://openaipublic.azureedge.net/clip/models/{sha}/{file}"
 
@@ -138,6 +142,15 @@ class ModelChoice:
         return self.vqgan == TINY
 
     @property
+    def demo(self) -> bool:
+        return self.vqgan == DEMO
+
+    @property
+    def test_label(self) -> str | None:
+        """None for real weights; else the label every render of this test pair carries."""
+        return TEST_MODELS.get(self.vqgan) if isinstance(self.vqgan, str) else None
+
+    @property
     def files(self) -> bool:
         """True when either half names files rather than registry weights."""
         return isinstance(self.vqgan, VQGANFiles) or isinstance(self.clip, CLIPFile)
@@ -151,8 +164,8 @@ class ModelChoice:
     @property
     def label(self) -> str:
         """The public name (metadata, PNG text): registry names, or the files' names, never paths."""
-        if self.tiny:
-            return TINY
+        if self.test_label:
+            return self.vqgan
         vq = self.vqgan.name if isinstance(self.vqgan, VQGANFiles) else self.vqgan
         cl = self.clip.name if isinstance(self.clip, CLIPFile) else self.clip
         return f"{vq}+{cl}"
@@ -168,7 +181,7 @@ class ModelChoice:
         # Round-trips through parse_models, so executors can pass it around as one string.
         if self.files:
             return json.dumps(self.to_spec(), sort_keys=True, separators=(",", ":"))
-        return TINY if self.tiny else f"{self.vqgan}+{self.clip}"
+        return self.vqgan if self.test_label else f"{self.vqgan}+{self.clip}"
 
 
 class ModelSpecError(UserError):
@@ -192,12 +205,12 @@ def parse_models(s: str | dict[str, Any] | None, base: Path | str | None = None)
     if s is not None and not isinstance(s, str):
         raise ModelSpecError(f"got {type(s).__name__} {s!r}", hint=_SPEC_HELP)
     s = (s or f"{DEFAULT_VQGAN}+{DEFAULT_CLIP}").strip()
-    if s == TINY:
-        return ModelChoice(TINY, TINY)
+    if s in TEST_MODELS:
+        return ModelChoice(s, s)
     vq, _, cl = s.partition("+")
     vq, cl = vq.strip(), (cl.strip() or DEFAULT_CLIP)
     if vq not in VQGANS:
-        raise UserError(f"unknown VQGAN {vq!r} in models {s!r}", hint=f"choose one of: {', '.join(VQGANS)} (or 'tiny'), "
+        raise UserError(f"unknown VQGAN {vq!r} in models {s!r}", hint=f"choose one of: {', '.join(VQGANS)} (or 'demo', 'tiny'), "
                         "or name your own files: {vqgan: {config: my.yaml, checkpoint: my.ckpt}}", exit_code=2)
     if cl not in CLIPS:
         raise UserError(f"unknown CLIP {cl!r} in models {s!r}", hint=f"choose one of: {', '.join(CLIPS)}, or a CLIP file", exit_code=2)

@@ -34,10 +34,12 @@ class RenderFacts:
     seed: int | None
     models: str | None
     tiny: bool
+    test_models: str | None = None  # the label of the test pair that made the image (tiny, demo)
 
     @classmethod
     def from_record(cls, r: RenderRecord) -> "RenderFacts":
-        return cls(r.iterations, r.seed, models_label(r.models), bool(r.tiny))
+        label = r.test_models or ("tiny random-weight models" if r.tiny else None)
+        return cls(r.iterations, r.seed, models_label(r.models), bool(r.tiny), label)
 
 
 def models_label(models: Any) -> str | None:
@@ -57,9 +59,9 @@ def token_attributes(token: PlannedToken, facts: RenderFacts) -> list[dict[str, 
         attrs.append({"trait_type": "Special", "value": token.special})
     if facts.models:
         attrs.append({"trait_type": "Model", "value": facts.models})
-    if facts.tiny:
-        # Images from tiny random-weight test models must never pass for real renders.
-        attrs.append({"trait_type": TEST_MODEL_TRAIT, "value": "tiny random-weight models"})
+    if facts.test_models:
+        # Images from test models (tiny random weights, the demo pair) must never pass for real renders.
+        attrs.append({"trait_type": TEST_MODEL_TRAIT, "value": facts.test_models})
     if facts.iterations is not None:
         attrs.append({"trait_type": "Iterations", "value": int(facts.iterations), "display_type": "number"})
     seed = facts.seed if facts.seed is not None else token.seed

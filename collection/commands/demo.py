@@ -2,7 +2,9 @@
 
 build (plan, render, metadata, preview) -> publish --to car -> mint --network local,
 then a summary of where everything is. Without the real weights in the cache it says
-so loudly and renders a draft with the random-weight tiny models instead.
+so loudly and renders a draft with the demo models instead: a small VQGAN and CLIP
+trained on a toy world of Jax-like robots (generator/demo), shipped with the package,
+at 128 px so the Jax sketch stays visible. Every such render is labelled a demo render.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models-dir", type=Path, default=None, help="folder of weights copied by hand")
     p.add_argument("--device", default=None, help="cpu, cuda … (default: cuda when present)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--models", default=None,
+                   help="override the manifest's models (e.g. `demo`, or `tiny` for a plumbing check with random weights)")
 
 
 def real_weights_present(models: str, models_dir: Path | None) -> tuple[bool, str]:
@@ -34,7 +38,7 @@ def real_weights_present(models: str, models_dir: Path | None) -> tuple[bool, st
     from generator.weights import require_files
 
     choice = parse_models(models)
-    if choice.tiny:
+    if choice.test_label:  # tiny and demo need no download
         return True, ""
     try:
         require_files(choice, models_dir)
@@ -49,28 +53,31 @@ def run(args: argparse.Namespace) -> int:
 
     from collection.commands.build import run_after_plan
     from collection.commands.plan import plan_and_report
+    from collection.draft import DEMO_MAX_CUTN, DEMO_MAX_ITERATIONS, DEMO_MAX_SIZE
     from collection.manifest import load_manifest
 
     con = Console()
     t0 = time.monotonic()
     m = load_manifest(args.manifest)
-    ok, why = real_weights_present(m.render.models, args.models_dir)
+    ok, why = real_weights_present(args.models or m.render.models, args.models_dir)
     draft = not ok
     if draft:
         con.print(
             Panel.fit(
                 f"[bold]The real weights for {m.render.models} are not in the cache.[/]\n{why}\n\n"
-                "Rendering a DRAFT (64 px, 30 iterations) with random-weight TINY test models instead: "
-                "the pictures are noise-like textures, labelled as test renders in their PNG text and metadata. "
+                f"Rendering a DRAFT ({DEMO_MAX_SIZE} px, {DEMO_MAX_ITERATIONS} iterations, {DEMO_MAX_CUTN} cutouts) with the "
+                "DEMO MODELS instead: a small VQGAN and CLIP trained here on a toy world of drawn robots. They know "
+                "colours, a few objects and settings, and paint Jax accordingly, but they are not the real models: "
+                "every picture is labelled a demo render in its PNG text, metadata and the gallery. "
                 "The rest of the pipeline (metadata, CIDs, CARs, contract, mint) is the real thing.\n\n"
                 f"For real images: roboz-collection models fetch {m.render.models}",
-                title="TEST MODELS",
+                title="DEMO MODELS, NOT THE REAL WEIGHTS",
                 border_style="bold red",
             )
         )
-    _, summary = plan_and_report(args.manifest, args.out, draft=draft)
+    _, summary = plan_and_report(args.manifest, args.out, demo=draft)
     build_dir = summary.build_dir
-    run_after_plan(build_dir, models="tiny" if draft else None, device=args.device, models_dir=args.models_dir,
+    run_after_plan(build_dir, models=args.models if not draft else None, device=args.device, models_dir=args.models_dir,
                    progress=not args.no_progress)
 
     from metadata.publish import publish
@@ -109,7 +116,7 @@ def print_summary(con, build_dir: Path, pub, minted, seconds: float, draft: bool
         ("tokenURI (chain)", minted.sample_token_uri or "-"),
         ("verified on chain", "yes" if minted.verified else "NO: " + "; ".join(minted.problems)),
     ]
-    title = f"done in {seconds:.0f} s" + (" (draft with tiny test models)" if draft else "")
+    title = f"done in {seconds:.0f} s" + (" (draft with the demo models, not the real weights)" if draft else "")
     con.rule(f"[bold]{title}")
     width = max(len(k) for k, _ in rows)
     for k, v in rows:

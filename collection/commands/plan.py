@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def plan_and_report(manifest: Path, out: Path | None, *, force: bool = False, draft: bool = False, quiet: bool = False,
-                    hold: contextlib.ExitStack | None = None, command: str = "plan"):
+                    hold: contextlib.ExitStack | None = None, command: str = "plan", demo: bool = False):
     """Validate the manifest, then write plan.json under the build directory's lock.
     With `hold`, the lock stays held until that stack closes (build: plan -> render -> ...)."""
     from buildfiles.lock import build_lock
@@ -45,11 +45,15 @@ def plan_and_report(manifest: Path, out: Path | None, *, force: bool = False, dr
     from collection.plan_step import default_build_dir, make_plan
 
     m = load_manifest(manifest)
-    if draft:
+    if demo:  # `demo` without the real weights: the demo models' draft (collection/draft.py)
+        from collection.draft import demo_manifest
+
+        m = demo_manifest(m)
+    elif draft:
         from collection.draft import draft_manifest
 
         m = draft_manifest(m)
-    build_dir = out or default_build_dir(manifest, draft=draft)
+    build_dir = out or default_build_dir(manifest, draft=draft or demo)
     with contextlib.ExitStack() as own:
         (hold if hold is not None else own).enter_context(build_lock(build_dir, command, create=True))
         summary = make_plan(m, build_dir, force=force)

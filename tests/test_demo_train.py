@@ -1,0 +1,56 @@
+"""The demo training script stays alive: a few steps of each model, files in the real formats, loaded by the real loaders."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from buildfiles.errors import UserError
+from generator.demo import files, train
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo-train")
+    assert train.main(["--quick", "--out", str(out), "--threads", "1"]) == 0
+    return out
+
+
+def test_quick_training_writes_the_real_formats(quick_run):
+    from generator.models import load_clip, load_vqgan
+
+    assert {p.name for p in quick_run.iterdir()} >= {*files.FILES, files.HASH_FILE, files.REPORT_FILE}
+    ckpt = torch.load(quick_run / files.VQGAN_CKPT, map_location="cpu", weights_only=False)
+    assert "state_dict" in ckpt and "pytorch-lightning_version" in ckpt  # Lightning-style
+    clip_sd = torch.load(quick_run / files.CLIP_FILE, map_location="cpu", weights_only=True)
+    assert clip_sd["visual.conv1.weight"].dtype == torch.float16  # stored like OpenAI's
+    assert clip_sd["token_embedding.weight"].shape[0] == 49408     # the real tokenizer's vocabulary
+    hashes = json.loads((quick_run / files.HASH_FILE).read_text())["sha256"]
+    config, ck, cl = files.demo_files(quick_run, hashes)
+    vq = load_vqgan(config, ck)
+    assert type(vq).__name__ == "VQModel" and 2 ** (vq.decoder.num_resolutions - 1) == 4
+    assert type(load_clip(cl)).__name__ == "CLIP"
+    report = json.loads((quick_run / files.REPORT_FILE).read_text())
+    assert set(report["zero_shot_accuracy"]) == {"colour", "object", "setting"} and "jax_psnr_db" in report
+
+
+def test_a_changed_file_is_refused_before_loading(quick_run, tmp_path):
+    hashes = json.loads((quick_run / files.HASH_FILE).read_text())["sha256"]
+    for f in files.FILES:
+        (tmp_path / f).write_bytes((quick_run / f).read_bytes())
+    with open(tmp_path / files.VQGAN_CKPT, "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(UserError, match="sha256"):
+        files.demo_files(tmp_path, hashes)
+
+
+def test_short_text_encoding_equals_clip_encode_text():
+    import clip
+
+    torch.manual_seed(0)
+    m = train.build_clip().eval()
+    tokens = clip.tokenize(["a red robot", "golden rusty roboz with a lightsaber in a volcano, trending on artstation"])
+    with torch.no_grad():
+        assert torch.allclose(train.encode_text_short(m, tokens, m.build_attention_mask()), m.encode_text(tokens), atol=1e-5)
