@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXAMPLE := examples/rusty-roboz/manifest.yaml
 DEMO_BUILD := examples/rusty-roboz/build
 
-.PHONY: setup python node browser demo test bench screenshots clean-demo constraints
+.PHONY: setup python node browser demo test bench screenshots demo-picture clean-demo constraints
 
 setup: python node browser
 
@@ -55,5 +55,12 @@ bench: setup
 screenshots: setup
 	$(BIN)/python scripts/gallery_screenshots.py --out docs $(if $(BUILD),--build $(BUILD))
 
+# The README's demo picture: the contact sheet of `make demo` without the real weights, that is
+# painted by the demo models (generator/demo), regenerated from a fresh draft build.
+demo-picture: setup
+	rm -rf $(DEMO_BUILD)-draft
+	$(BIN)/roboz-collection demo $(EXAMPLE) --models demo --no-progress
+	cp $(DEMO_BUILD)-draft/contact-sheets/sheet-001.png docs/demo-contact-sheet.png
+
 clean-demo:
-	rm -rf $(DEMO_BUILD)
+	rm -rf $(DEMO_BUILD) $(DEMO_BUILD)-draft

@@ -60,11 +60,14 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     m = load_manifest(args.manifest)
     ok, why = real_weights_present(args.models or m.render.models, args.models_dir)
-    draft = not ok
-    if draft:
+    models = args.models or (None if ok else "demo")
+    draft = models in ("demo", "tiny")  # test pairs render a draft into build-draft/
+    if models == "demo":
+        reason = (f"[bold]The real weights for {m.render.models} are not in the cache.[/]\n{why}\n\n" if not ok
+                  else "[bold]--models demo[/]\n\n")
         con.print(
             Panel.fit(
-                f"[bold]The real weights for {m.render.models} are not in the cache.[/]\n{why}\n\n"
+                reason +
                 f"Rendering a DRAFT ({DEMO_MAX_SIZE} px, {DEMO_MAX_ITERATIONS} iterations, {DEMO_MAX_CUTN} cutouts) with the "
                 "DEMO MODELS instead: a small VQGAN and CLIP trained here on a toy world of drawn robots. They know "
                 "colours, a few objects and settings, and paint Jax accordingly, but they are not the real models: "
@@ -75,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
                 border_style="bold red",
             )
         )
-    _, summary = plan_and_report(args.manifest, args.out, demo=draft)
+    _, summary = plan_and_report(args.manifest, args.out, demo=models == "demo", draft=models == "tiny")
     build_dir = summary.build_dir
-    run_after_plan(build_dir, models=args.models if not draft else None, device=args.device, models_dir=args.models_dir,
+    run_after_plan(build_dir, models=models if models != "demo" else None, device=args.device, models_dir=args.models_dir,
                    progress=not args.no_progress)
 
     from metadata.publish import publish
@@ -91,11 +94,11 @@ def run(args: argparse.Namespace) -> int:
     from collection.preview import refresh_gallery
 
     refresh_gallery(build_dir)  # the page shows the CIDs and the contract
-    print_summary(con, build_dir, pub, minted, time.monotonic() - t0, draft)
+    print_summary(con, build_dir, pub, minted, time.monotonic() - t0, models if draft else None)
     return 0 if minted.verified else 1
 
 
-def print_summary(con, build_dir: Path, pub, minted, seconds: float, draft: bool) -> None:
+def print_summary(con, build_dir: Path, pub, minted, seconds: float, test_models: str | None) -> None:
     """Plain `label  value` lines: CIDs and paths must never be cut to fit a table."""
 
     def rel(p: Path) -> str:
@@ -116,7 +119,7 @@ def print_summary(con, build_dir: Path, pub, minted, seconds: float, draft: bool
         ("tokenURI (chain)", minted.sample_token_uri or "-"),
         ("verified on chain", "yes" if minted.verified else "NO: " + "; ".join(minted.problems)),
     ]
-    title = f"done in {seconds:.0f} s" + (" (draft with the demo models, not the real weights)" if draft else "")
+    title = f"done in {seconds:.0f} s" + (f" (draft with the {test_models} models, not the real weights)" if test_models else "")
     con.rule(f"[bold]{title}")
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
