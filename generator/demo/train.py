@@ -238,7 +238,7 @@ def train_clip(cfg: TrainConfig, scenes: list[world.Scene], pictures: Tensor, g:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        hist.append(float(loss))
+        hist.append(float(loss.detach()))
         if step % 100 == 0 or step == cfg.clip_steps:
             log(f"clip step {step}/{cfg.clip_steps}  loss {np.mean(hist[-100:]):.3f}  scale {float(model.logit_scale.exp()):.1f}  "
                 f"{(time.perf_counter() - t0) / step:.2f} s/step")
