@@ -35,6 +35,7 @@ from buildfiles.hashing import sha256_file
 
 RECORD_FORMAT = "roboz-render/1"
 RECORDS_DIR = "renders"
+ANIMATION_KEY = "animation_sha256"  # optional extra key: sha256 of animations/{id}.mp4 as written
 
 
 class RecordError(UserError):

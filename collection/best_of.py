@@ -40,7 +40,7 @@ def candidate_image_path(build_dir: Path | str, token_id: int, seed: int) -> Pat
     return Path(build_dir) / CANDIDATES_DIR / str(token_id) / f"{seed}.png"
 
 
-def write_candidates(build_dir: Path, result, tiny: bool) -> dict[str, Any]:
+def write_candidates(build_dir: Path, result, tiny: bool, test_models: str | None = None) -> dict[str, Any]:
     """Write a best-of-K result's candidate images; the keys its render record gains ({} for K = 1)."""
     if not result.candidates:
         return {}
@@ -48,5 +48,5 @@ def write_candidates(build_dir: Path, result, tiny: bool) -> dict[str, Any]:
 
     for c in result.candidates:
         if c.image is not None:
-            atomicio.write_bytes(candidate_image_path(build_dir, result.id, c.seed), png_bytes(c.image, tiny=tiny))
+            atomicio.write_bytes(candidate_image_path(build_dir, result.id, c.seed), png_bytes(c.image, tiny=tiny, test_models=test_models))
     return {"candidates": [c.to_dict() for c in result.candidates], "judge": result.judge}

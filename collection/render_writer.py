@@ -22,7 +22,7 @@ from typing import Any
 from buildfiles import atomicio
 from buildfiles.hashing import sha256_bytes
 from buildfiles.plan import PlannedToken
-from buildfiles.records import RenderRecord, image_path, write_record
+from buildfiles.records import ANIMATION_KEY, RenderRecord, image_path, write_record
 from collection.inputs import build_input
 
 
@@ -148,15 +148,18 @@ class BuildWriter:
                         test_models=w.test_models)
         atomicio.write_bytes(image_path(self.dir, r.id), png)
         video = w.settings.video
+        extra = write_candidates(self.dir, r, w.tiny, w.test_models)  # best-of-K: every candidate and the judge
         if video:
             frames = sorted(p for p in (self.dir / "frames" / str(r.id)).glob("*.png") if int(p.stem) <= r.iterations)
             if frames:
-                atomicio.write_bytes(self.dir / "animations" / f"{r.id}.mp4", mp4_bytes(frames, video.fps))
+                mp4 = mp4_bytes(frames, video.fps)
+                atomicio.write_bytes(self.dir / "animations" / f"{r.id}.mp4", mp4)
+                extra[ANIMATION_KEY] = sha256_bytes(mp4)  # metadata and publish check the video against it
         record = RenderRecord(
             id=r.id, seed=seed, models=w.label, tiny=w.tiny, test_models=w.test_models, iterations=r.iterations, size=tuple(r.image.size),
             final_loss=r.final_loss, seconds=round(r.seconds, 3), device=r.device, settings=w.settings_dict,
             prompt=w.token.prompt, image_sha256=sha256_bytes(png),
-            extra=write_candidates(self.dir, r, w.tiny),  # best-of-K: every candidate and the judge
+            extra=extra,
         )
         write_record(self.dir, record)
         self.state.done(r.id, w.fingerprint, r.iterations)

@@ -19,10 +19,9 @@ from typing import Callable, Iterable
 from buildfiles.errors import UserError
 from buildfiles.hashing import sha256_file
 from buildfiles.plan import Plan
-from buildfiles.records import RenderRecord, read_record, write_record
+from buildfiles.records import ANIMATION_KEY, RenderRecord, read_record, write_record
 
 ACCEPTED_KEY = "accepted_edits"       # list kept in the render record, one entry per acceptance
-ANIMATION_KEY = "animation_sha256"    # optional in a render record: the MP4 as written
 
 
 class IntegrityError(UserError):

@@ -36,6 +36,7 @@ def test_render_build_writes_every_output_and_skips_done_tokens(make_build):
         assert sorted(p.name for p in (build / "frames" / str(tid)).iterdir()) == ["00000.png", "00002.png", "00004.png", "00006.png", "00008.png"]
         mp4 = (build / "animations" / f"{tid}.mp4").read_bytes()
         assert mp4[4:8] == b"ftyp" and b"avc1" in mp4  # H.264 in an MP4 container
+        assert facts["animation_sha256"] == __import__("hashlib").sha256(mp4).hexdigest()  # publish checks the video against it
         assert not (build / "checkpoints" / f"{tid}.pt").exists()
     assert img.text["prompt"] == "a robot dog" and img.text["seed"] == "22"
     with RenderState(build / "state.sqlite") as st:

@@ -70,7 +70,8 @@ function card(t) {
   const reject = el("button", { class: "reject" + (d === "reject" ? " on" : ""), text: "Reject",
                                onclick: () => decide(t.id, d === "reject" ? null : "reject") });
   keep.disabled = reject.disabled = busy;
-  const test = t.tiny ? el("div", { class: "test", text: "test render · tiny random-weight models" }) : null;
+  const test = t.tiny ? el("div", { class: "test", text: "test render · tiny random-weight models" })
+    : t.test_models ? el("div", { class: "test", text: "demo render · " + t.test_models }) : null;
   const body = el("div", { class: "body" }, test, el("div", { class: "title" }, el("span", { text: `#${t.id} ${t.name}` }), badge), meta,
                   el("div", { class: "actions" }, keep, reject));
   if (t.snapshots.length) {

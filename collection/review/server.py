@@ -85,6 +85,7 @@ def build_state(build_dir: Path, job: Job) -> dict[str, Any]:
             "image": f"files/images/{t.id}.png?v={_version(img)}" if img.exists() else None,
             "snapshots": snaps, "iterations": final_it,
             "candidates": cands, "judge": (rec or {}).get("judge"), "tiny": bool((rec or {}).get("tiny")),
+            "test_models": (rec or {}).get("test_models"),
             "decision": d.to_dict() if d else None,
             "rerolls": r.count if r and r.base_seed == next(p.seed for p in plan.tokens if p.id == t.id) else 0,
         })
@@ -99,7 +100,7 @@ def _record(build_dir: Path, token_id: int) -> dict[str, Any] | None:
         rec = read_record(build_dir, token_id)
     except RecordError:
         return None
-    return {**rec.extra, "seed": rec.seed, "tiny": rec.tiny, "iterations": rec.iterations}
+    return {**rec.extra, "seed": rec.seed, "tiny": rec.tiny, "test_models": rec.test_models, "iterations": rec.iterations}
 
 
 class ReviewServer:
