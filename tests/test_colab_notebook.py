@@ -48,7 +48,7 @@ def test_notebook_runs_on_the_tiny_models(tmp_path, roboz_home):
 
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     build = tmp_path / "my-roboz" / "build-draft"
-    assert sorted(p.name for p in (build / "images").glob("*.png")) == ["1.png", "2.png"]
+    assert sorted(p.name for p in (build / "images").glob("*.png")) == ["1.png", "2.png", "banner.png"]  # + the collection's banner
     assert "CUDA available:" in text
     # the contact sheet is shown inline: the PNG in the output is the file on disk
     pngs = [o["data"]["image/png"] for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
