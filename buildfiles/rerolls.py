@@ -10,13 +10,12 @@ only this file, so it never imports the command that re-renders through it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from buildfiles import atomicio
-from buildfiles.errors import UserError
+from buildfiles.jsonfile import BuildFileError, read_object
 from buildfiles.plan import Plan
 
 REROLLS_FILE = "rerolls.json"
@@ -44,21 +43,15 @@ def rerolls_path(build_dir: Path | str) -> Path:
 
 def load_rerolls(build_dir: Path | str) -> dict[int, Reroll]:
     p = rerolls_path(build_dir)
-    try:
-        raw = json.loads(p.read_text("utf-8"))
-    except FileNotFoundError:
+    raw = read_object(p, fmt=REROLLS_FORMAT, recover="restore it, or delete it to forget every re-roll", legacy_ok=False)
+    if raw is None:
         return {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{p} is not valid JSON ({e})", hint="restore it, or delete it to forget every re-roll") from None
-    if not isinstance(raw, dict) or raw.get("format") != REROLLS_FORMAT:
-        raise UserError(f"{p}: unknown format {raw.get('format') if isinstance(raw, dict) else raw!r}",
-                        hint=f"expected {REROLLS_FORMAT!r}")
     try:
         return {int(k): Reroll(int(v["base_seed"]), int(v["count"]), int(v["seed"]), bool(v.get("pinned", False)),
                                tuple(v.get("history") or ()))
                 for k, v in (raw.get("tokens") or {}).items()}
-    except (KeyError, TypeError, ValueError) as e:
-        raise UserError(f"{p} is malformed ({e})", hint="restore it, or delete it to forget every re-roll") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise BuildFileError(f"{p} is malformed ({e})", hint="restore it, or delete it to forget every re-roll") from None
 
 
 def save_rerolls(build_dir: Path | str, rerolls: dict[int, Reroll]) -> None:

@@ -117,3 +117,18 @@ def test_unknown_ids_and_bad_seeds_are_one_line(built):
     assert r.returncode == 2 and r.stderr.splitlines()[0] == "error: no token 9 in this build's plan"
     r = cli("reroll", built, 1, "--seed", -1)
     assert r.returncode == 2 and "--seed -1 is out of range" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("text, says", [("{", "corrupt or truncated"), ("[]", "not an object"),
+                                        ('{"format": "roboz-rerolls/9"}', "has format"),
+                                        ('{"format": "%s", "tokens": {"x": 1}}', "malformed")])
+def test_damaged_rerolls_and_review_files_are_one_line(tmp_path, text, says):
+    from buildfiles.jsonfile import BuildFileError
+    from buildfiles.rerolls import REROLLS_FORMAT, load_rerolls
+    from collection.review.decisions import REVIEW_FORMAT, load_decisions
+
+    for name, fmt, load in (("rerolls.json", REROLLS_FORMAT, load_rerolls), ("review.json", REVIEW_FORMAT, load_decisions)):
+        (tmp_path / name).write_text(text.replace("%s", fmt).replace("roboz-rerolls/9", fmt + "9"))
+        with pytest.raises(BuildFileError, match=says) as e:
+            load(tmp_path)
+        assert name in e.value.message and e.value.hint

@@ -10,13 +10,12 @@ code of `roboz-collection reroll`; applied decisions leave the file (rerolls.jso
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from buildfiles import atomicio
-from buildfiles.errors import UserError
+from buildfiles.jsonfile import BuildFileError, read_object
 
 REVIEW_FILE = "review.json"
 REVIEW_FORMAT = "roboz-review/1"
@@ -38,19 +37,13 @@ def review_path(build_dir: Path | str) -> Path:
 
 def load_decisions(build_dir: Path | str) -> dict[int, Decision]:
     p = review_path(build_dir)
-    try:
-        raw = json.loads(p.read_text("utf-8"))
-    except FileNotFoundError:
+    raw = read_object(p, fmt=REVIEW_FORMAT, recover="delete it to start the review afresh", legacy_ok=False)
+    if raw is None:
         return {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{p} is not valid JSON ({e})", hint="delete it to start the review afresh") from None
-    if not isinstance(raw, dict) or raw.get("format") != REVIEW_FORMAT:
-        raise UserError(f"{p}: unknown format", hint=f"expected {REVIEW_FORMAT!r}; delete it to start afresh")
-    out = {}
-    for k, v in (raw.get("tokens") or {}).items():
-        d = parse_decision(v)
-        out[int(k)] = d
-    return out
+    try:
+        return {int(k): parse_decision(v) for k, v in (raw.get("tokens") or {}).items()}
+    except (TypeError, ValueError, AttributeError) as e:
+        raise BuildFileError(f"{p} is malformed ({e})", hint="delete it to start the review afresh") from None
 
 
 def parse_decision(v: Any) -> Decision:
