@@ -240,7 +240,7 @@ def train_clip(cfg: TrainConfig, scenes: list[world.Scene], pictures: Tensor, g:
         opt.step()
         hist.append(float(loss.detach()))
         if step % 100 == 0 or step == cfg.clip_steps:
-            log(f"clip step {step}/{cfg.clip_steps}  loss {np.mean(hist[-100:]):.3f}  scale {float(model.logit_scale.exp()):.1f}  "
+            log(f"clip step {step}/{cfg.clip_steps}  loss {np.mean(hist[-100:]):.3f}  scale {float(model.logit_scale.detach().exp()):.1f}  "
                 f"{(time.perf_counter() - t0) / step:.2f} s/step")
         if step % 500 == 0 and step < cfg.clip_steps:  # a glance at held-out accuracy on the way
             acc = ZeroShot.build(model.eval().cpu()).accuracy(cfg.heldout_seed + 1, 120, cfg.size)
