@@ -30,7 +30,7 @@ def test_cards_filters_and_placeholders(browser, preview_build):
     g = open_gallery(browser, b.path)
     assert g.cards() == 30 and g.count_text() == "30 of 30 tokens"
     assert g.page.locator("#grid .card .placeholder").count() == 5
-    g.page.wait_for_function("() => { const i = document.querySelector('#grid .card img'); return i.complete && i.naturalWidth === 48; }")
+    g.page.wait_for_function("() => { const i = document.querySelector('#grid .card img'); return i?.complete && i.naturalWidth === 48; }")
 
     blue = sum(t.traits["colour"] == "Blue" for t in b.tokens)
     g.filter("colour", "Blue")
@@ -98,7 +98,7 @@ def test_detail_view_shows_prompt_attributes_snapshots_and_video(browser, previe
     g.page.keyboard.press("ArrowRight")
     g.page.wait_for_function("location.hash === '#token-3'")
     # the hash changes first; the detail view follows on the (asynchronous) hashchange event
-    g.page.wait_for_function("name => document.querySelector('#detail-name').textContent === name",
+    g.page.wait_for_function("name => document.querySelector('#detail-name')?.textContent === name",
                              arg=b.tokens[2].name, timeout=5000)
     assert g.page.locator("#detail-video").count() == 0
     g.page.keyboard.press("Escape")

@@ -35,7 +35,7 @@ def test_cover_shows_name_artist_description_image_and_counts(browser, preview_b
     assert p.locator("#artist").text_content() == "by Ada <b>Painter</b>"  # text, never markup
     assert p.locator("#description").text_content() == "Robots, rusting."
     assert p.locator("#cover-image").get_attribute("src") == "inputs.png"
-    p.wait_for_function("() => document.getElementById('cover-image').naturalWidth === 40")
+    p.wait_for_function("() => document.getElementById('cover-image')?.naturalWidth === 40")
     counts = p.locator("#counts li").all_text_contents()
     assert counts[:3] == ["12tokens", "0specials (1/1s)", "2traits · 5 values"]
     assert "10rendered so far" in counts
@@ -68,7 +68,7 @@ def test_banner_is_a_strip_of_tokens_not_one_stretched(browser, preview_build):
     assert all(min(sum(abs(a - c) for a, c in zip(px, rgb)) for rgb in COLOURS.values()) < 30 for px in tiles)
     g = open_gallery(browser, b.path)
     assert g.page.locator("#banner").get_attribute("src") == BANNER_FILE
-    g.page.wait_for_function("() => document.getElementById('banner').naturalWidth === 8 * 240")
+    g.page.wait_for_function("() => document.getElementById('banner')?.naturalWidth === 8 * 240")
 
 
 def test_no_banner_before_anything_is_rendered(preview_build):

@@ -26,7 +26,7 @@ def test_picture_fills_the_viewport_crisply_and_the_video_matches_it(browser, pr
     make_preview(b.path, thumb_size=32, report=False)
     g = open_gallery(browser, b.path, "#token-2", viewport=viewport)
     p = g.page
-    p.wait_for_function("() => { const i = document.getElementById('detail-image'); return i.complete && i.naturalWidth === 64; }")
+    p.wait_for_function("() => { const i = document.getElementById('detail-image'); return i?.complete && i.naturalWidth === 64; }")
     img = box(p, "#detail-image")
     # as large as the viewport allows: the limiting side is (nearly) used up
     limit = min(viewport["height"] - 90, viewport["width"] - 440) if viewport is DESKTOP else viewport["width"] - 2 * 14
@@ -44,7 +44,7 @@ def test_large_renders_are_not_pixelated(browser, preview_build):
     b = preview_build(1, image_size=(1600, 1600))
     make_preview(b.path, thumb_size=32, report=False)
     g = open_gallery(browser, b.path, "#token-1", viewport=DESKTOP)
-    g.page.wait_for_function("() => document.getElementById('detail-image').naturalWidth === 1600")
+    g.page.wait_for_function("() => document.getElementById('detail-image')?.naturalWidth === 1600")
     assert g.page.locator("#detail-image").evaluate("e => getComputedStyle(e).imageRendering") == "auto"
 
 
@@ -98,11 +98,11 @@ def test_keyboard_left_right_escape(browser, preview_build):
     p = g.page
     p.locator('#grid .card[data-id="5"]').focus()
     p.keyboard.press("Enter")
-    p.wait_for_function("() => document.getElementById('detail-name').textContent === 'Rusty Roboz #5'")
+    p.wait_for_function("() => document.getElementById('detail-name')?.textContent === 'Rusty Roboz #5'")
     p.keyboard.press("ArrowRight")  # wraps around to the first
-    p.wait_for_function("() => document.getElementById('detail-name').textContent === 'Rusty Roboz #1'")
+    p.wait_for_function("() => document.getElementById('detail-name')?.textContent === 'Rusty Roboz #1'")
     p.keyboard.press("ArrowLeft")
-    p.wait_for_function("() => document.getElementById('detail-name').textContent === 'Rusty Roboz #5'")
+    p.wait_for_function("() => document.getElementById('detail-name')?.textContent === 'Rusty Roboz #5'")
     assert p.locator("#detail-pos").text_content().startswith("5 of 5")
     p.keyboard.press("Escape")
     assert p.locator("#detail").is_hidden() and p.evaluate("location.hash") == ""

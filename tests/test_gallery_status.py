@@ -69,7 +69,7 @@ def test_published_and_minted_on_sepolia_without_a_gateway(browser, preview_buil
     assert f"https://sepolia.etherscan.io/nft/{CONTRACT}/3" in hrefs(p)
     p.keyboard.press("ArrowRight")
     p.keyboard.press("ArrowRight")  # token 5: not minted yet (count 4)
-    p.wait_for_function("() => document.getElementById('detail-token-uri').textContent.endsWith('/5.json')")
+    p.wait_for_function("() => document.getElementById('detail-token-uri')?.textContent.endsWith('/5.json')")
     assert p.locator("#detail-minted").text_content() == "not yet"
     assert all(u.startswith("file://") for u in g.requests), g.requests
     assert not g.errors
