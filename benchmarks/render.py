@@ -168,6 +168,7 @@ def candidates_cost(args) -> None:
     from clip.model import CLIP
 
     from generator.candidates import Judge, schedule_cost
+    from generator.candidates import render as best_of_render
     from generator.loop import Renderer, TokenJob
     from generator.settings import RenderSettings
 
@@ -191,7 +192,7 @@ def candidates_cost(args) -> None:
                            candidates=candidates, batch_size=batch, checkpoint_every=10**6)
         sync()
         t, c = time.perf_counter(), time.process_time()
-        Renderer(models).render([TokenJob(1, "a rusty robot:1 | blurry:-0.3", 1, s)], judge=judge)
+        best_of_render(Renderer(models), [TokenJob(1, "a rusty robot:1 | blurry:-0.3", 1, s)], judge=judge)
         sync()
         return time.perf_counter() - t, time.process_time() - c
 

@@ -41,6 +41,7 @@ class LocalExecutor:
 
     def run(self, models: str, batches: Sequence[Sequence], emit: Emit, should_stop: Callable[[], bool]) -> None:
         from collection.best_of import Judges
+        from generator.candidates import run_batch
         from generator.loop import Callbacks, Interrupted, Renderer
         from generator.models import load_models
 
@@ -60,7 +61,7 @@ class LocalExecutor:
             ids = tuple(j.id for j in batch)
             emit(BatchStarted(ids, batch_start(batch), batch[0].settings.iterations))
             try:
-                renderer.run_batch(batch, cb, judges.for_batch(m, batch))
+                run_batch(renderer, batch, cb, judges.for_batch(m, batch))
             except Interrupted:
                 return  # every token of the batch checkpointed; the driver sees the stop request
             except (UserError, KeyboardInterrupt):

@@ -150,6 +150,7 @@ class RenderWorker:
         return {"pid": os.getpid(), "host": socket.gethostname(), **self.now}
 
     def render_segment(self, jobs: list) -> Segment:
+        from generator.candidates import run_batch
         from generator.loop import Callbacks, Interrupted
 
         start = batch_start(jobs)
@@ -171,7 +172,7 @@ class RenderWorker:
             should_stop=stop,  # the loop checkpoints every token, then raises Interrupted
         )
         try:
-            self.renderer.run_batch(jobs, cb, judge)
+            run_batch(self.renderer, jobs, cb, judge)
         except Interrupted:
             pass
         finally:

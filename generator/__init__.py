@@ -9,6 +9,7 @@
     cutouts.py    cutouts + kornia augments drawn from each token's own generators
     losses.py     spherical-distance prompt loss, init-weight term
     loop.py       `Renderer(models).render(jobs, callbacks)`: the batched loop; writes no files
-    candidates.py best-of-K: successive halving over K seeds, scored by a judge CLIP that is not the guide
+    candidates.py best-of-K on top of the loop: successive halving over K seeds, scored by a judge CLIP
+                  that is not the guide; `candidates.render`/`run_batch` take any batch, K = 1 included
     outputs.py    PNG with text chunks, H.264 MP4 from frames (bytes)
 """

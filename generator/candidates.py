@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from buildfiles.errors import UserError
 from generator.cutouts import normalize
+from generator.loop import Callbacks, Interrupted, TokenJob, make_batches, to_pil
 from generator.prompts import split_prompts
 from generator.registry import CLIPS, TINY, parse_models
 
@@ -288,8 +289,6 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
     Candidates of all the batch's tokens advance together, settings.batch_size at a time.
     Returns one generator.loop.TokenResult per token: the winner's image and seed, every candidate.
     """
-    from generator.loop import Callbacks, Interrupted, TokenJob, to_pil
-
     s = jobs[0].settings
     schedule = halving_schedule(s.iterations, s.candidates)
     tokens = [_restore(j) for j in jobs]
@@ -396,3 +395,21 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
         cb.on_result(res)
         results.append(res)
     return results
+
+
+def run_batch(renderer, jobs: Sequence, cb, judge: Judge | None) -> list:
+    """One batch from generator.loop.make_batches: best-of-K when it asks for candidates, else a plain render."""
+    if jobs[0].settings.candidates > 1:
+        if judge is None:
+            raise ValueError("best-of-K needs a judge (generator.candidates.Judge)")
+        return render_candidates(renderer, judge, jobs, cb)
+    return renderer.render_batch(jobs, cb)
+
+
+def render(renderer, jobs, callbacks=None, judge: Judge | None = None) -> list:
+    """Renderer.render, with best-of-K for the jobs whose settings ask for candidates."""
+    cb = callbacks or Callbacks()
+    out: list = []
+    for batch in make_batches(list(jobs)):
+        out.extend(run_batch(renderer, batch, cb, judge))
+    return out

@@ -401,20 +401,17 @@ class Renderer:
             cb.on_result(r)
         return results
 
-    def render(self, jobs: Iterable[TokenJob], callbacks: Callbacks | None = None, judge=None) -> list[TokenResult]:
-        """Paint `jobs`; those with settings.candidates > 1 go through best-of-K, scored by `judge`."""
+    def render(self, jobs: Iterable[TokenJob], callbacks: Callbacks | None = None) -> list[TokenResult]:
+        """Paint `jobs`, a batch at a time. Best-of-K jobs go through generator.candidates.render instead."""
         cb = callbacks or Callbacks()
         out: list[TokenResult] = []
         for batch in make_batches(list(jobs)):
-            out.extend(self.run_batch(batch, cb, judge))
+            out.extend(self.run_batch(batch, cb))
         return out
 
-    def run_batch(self, jobs: Sequence[TokenJob], cb: Callbacks, judge=None) -> list[TokenResult]:
-        """One batch from make_batches: a plain render, or best-of-K when the batch asks for candidates."""
+    def run_batch(self, jobs: Sequence[TokenJob], cb: Callbacks) -> list[TokenResult]:
+        """One batch from make_batches, painted once per token."""
         if jobs[0].settings.candidates > 1:
-            from generator.candidates import render_candidates
-
-            if judge is None:
-                raise ValueError("best-of-K needs a judge (generator.candidates.Judge)")
-            return render_candidates(self, judge, jobs, cb)
+            # The loop knows nothing of judging; best-of-K sits on top of it (generator.candidates).
+            raise ValueError("best-of-K jobs (settings.candidates > 1) go through generator.candidates.run_batch")
         return self.render_batch(jobs, cb)

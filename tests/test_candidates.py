@@ -12,6 +12,7 @@ from generator.candidates import (
     halving_schedule,
     judge_choice,
     rank,
+    render as best_of_render,
     schedule_cost,
 )
 from generator.loop import Callbacks, Interrupted, Renderer, TokenJob
@@ -103,7 +104,7 @@ class Recorder:
 @pytest.fixture(scope="module")
 def best_of_4(tiny_models, judge):
     rec = Recorder()
-    out = Renderer(tiny_models).render([TokenJob(7, "a red robot:1 | blur:-0.5", 99, S)], rec.callbacks(), judge=judge)
+    out = best_of_render(Renderer(tiny_models), [TokenJob(7, "a red robot:1 | blur:-0.5", 99, S)], rec.callbacks(), judge=judge)
     return out[0], rec
 
 
@@ -156,14 +157,14 @@ def test_interrupted_best_of_k_resumes_to_the_same_result(tiny_models, judge, be
     ref, _ = best_of_4
     rec = Recorder(stop_after=9)  # stage 0 is 4 x 2 steps; stop after the first survivor's first step of stage 1
     with pytest.raises(Interrupted):
-        Renderer(tiny_models).render([TokenJob(7, "a red robot:1 | blur:-0.5", 99, S)], rec.callbacks(), judge=judge)
+        best_of_render(Renderer(tiny_models), [TokenJob(7, "a red robot:1 | blur:-0.5", 99, S)], rec.callbacks(), judge=judge)
     _, ck = rec.checkpoints[-1]
     assert ck["stage"] == 1 and sum(c["stop_iteration"] is not None for c in ck["candidates"]) == 2
     # the two survivors stand at different iterations: the resume must regroup them
     assert sorted(c["state"]["iteration"] for c in ck["candidates"] if c["state"]) == [2, 3]
     rec2 = Recorder()
-    out = Renderer(tiny_models).render([TokenJob(7, "a red robot:1 | blur:-0.5", 99, S, checkpoint=ck)], rec2.callbacks(),
-                                       judge=judge)[0]
+    out = best_of_render(Renderer(tiny_models), [TokenJob(7, "a red robot:1 | blur:-0.5", 99, S, checkpoint=ck)],
+                         rec2.callbacks(), judge=judge)[0]
     assert np.array_equal(px(out.image), px(ref.image)) and out.seed == ref.seed
     assert [(c.seed, c.stop_iteration) for c in out.candidates] == [(c.seed, c.stop_iteration) for c in ref.candidates]
     assert [c.score for c in out.candidates] == pytest.approx([c.score for c in ref.candidates], abs=1e-6)
@@ -172,7 +173,7 @@ def test_interrupted_best_of_k_resumes_to_the_same_result(tiny_models, judge, be
 def test_candidates_of_several_tokens_share_batches(tiny_models, judge):
     s = RenderSettings.from_dict({**S.to_dict(), "batch_size": 8, "snapshots": []})
     rec = Recorder()
-    out = Renderer(tiny_models).render([TokenJob(1, "a robot", 1, s), TokenJob(2, "a dog", 2, s)], rec.callbacks(), judge=judge)
+    out = best_of_render(Renderer(tiny_models), [TokenJob(1, "a robot", 1, s), TokenJob(2, "a dog", 2, s)], rec.callbacks(), judge=judge)
     assert [r.id for r in out] == [1, 2] and all(len(r.candidates) == 4 for r in out)
     assert rec.progress[0].token_ids == (1, 1, 1, 1, 2, 2, 2, 2)  # stage 0: all 8 candidates in one batch
     assert rec.progress[-1].token_ids == (1, 2)  # last stage: the two winners together
@@ -283,3 +284,9 @@ def test_killed_best_of_k_render_resumes_to_the_same_result(make_build):
         assert sorted(p.name for p in (build / d / "1").iterdir()) == names
         for name in names:
             assert np.array_equal(px(Image.open(build / d / "1" / name)), px(Image.open(ref / d / "1" / name))), name
+
+
+def test_the_loop_alone_refuses_best_of_k_jobs(tiny_models):
+    # the loop knows nothing of judges: a best-of-K job handed to it must not be painted once and kept
+    with pytest.raises(ValueError, match="generator.candidates"):
+        Renderer(tiny_models).render([TokenJob(7, "a red robot", 99, S)])

@@ -132,10 +132,10 @@ def test_out_of_memory_stops_with_the_settings_to_lower(make_build, monkeypatch)
     from buildfiles.errors import UserError
     from generator.loop import Renderer
 
-    def oom(self, jobs, cb, judge=None):
+    def oom(self, jobs, cb):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(Renderer, "run_batch", oom)
+    monkeypatch.setattr(Renderer, "render_batch", oom)
     build = make_build({"batch_size": 2, "cutn": 4})
     with pytest.raises(UserError) as e:
         render_build(build, progress=False)
