@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXAMPLE := examples/rusty-roboz/manifest.yaml
 DEMO_BUILD := examples/rusty-roboz/build
 
-.PHONY: setup python node browser demo test bench screenshots demo-picture clean-demo constraints
+.PHONY: setup python node browser demo test bench screenshots review-screenshot demo-picture clean-demo constraints
 
 setup: python node browser
 
@@ -54,6 +54,10 @@ bench: setup
 # temporary folder (build, preview, publish --to car, mint on anvil). BUILD=DIR shoots an existing build.
 screenshots: setup
 	$(BIN)/python scripts/gallery_screenshots.py --out docs $(if $(BUILD),--build $(BUILD))
+
+# docs/review.png: the review page on an 8-token best-of-2 demo draft, decisions made, not applied.
+review-screenshot: setup
+	$(BIN)/python scripts/review_screenshot.py --out docs/review.png
 
 # The README's demo picture: the contact sheet of `make demo` without the real weights, that is
 # painted by the demo models (generator/demo), regenerated from a fresh draft build.

@@ -54,3 +54,27 @@ def test_short_text_encoding_equals_clip_encode_text():
     tokens = clip.tokenize(["a red robot", "golden rusty roboz with a lightsaber in a volcano, trending on artstation"])
     with torch.no_grad():
         assert torch.allclose(train.encode_text_short(m, tokens, m.build_attention_mask()), m.encode_text(tokens), atol=1e-5)
+
+
+def test_continuing_a_pair_keeps_its_clip_and_trains_its_vqgan_on(quick_run, tmp_path):
+    out = tmp_path / "continued"
+    assert train.main(["--quick", "--from", str(quick_run), "--out", str(out), "--threads", "1"]) == 0
+    assert (out / files.CLIP_FILE).read_bytes() == (quick_run / files.CLIP_FILE).read_bytes()
+    assert (out / files.VQGAN_CKPT).read_bytes() != (quick_run / files.VQGAN_CKPT).read_bytes()
+    report = json.loads((out / files.REPORT_FILE).read_text())
+    first = json.loads((quick_run / files.REPORT_FILE).read_text())
+    assert report["previous"] == first and report["vq_total_steps"] == 2 * first["vq_total_steps"]
+    assert report["command"].startswith("python -m generator.demo.train --quick --from ")
+    assert torch.load(out / files.VQGAN_CKPT, map_location="cpu", weights_only=False)["global_step"] == report["vq_total_steps"]
+    assert json.loads((out / files.HASH_FILE).read_text())["source"] == report["command"]
+
+
+def test_continuing_from_a_changed_pair_is_refused_before_unpickling(quick_run, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for f in (*files.FILES, files.HASH_FILE, files.REPORT_FILE):
+        (src / f).write_bytes((quick_run / f).read_bytes())
+    with open(src / files.VQGAN_CKPT, "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(UserError, match="sha256"):
+        train.main(["--quick", "--from", str(src), "--out", str(tmp_path / "o"), "--threads", "1"])

@@ -14,6 +14,11 @@
    PSNR of the Jax reconstruction, zero-shot accuracy per category on held-out pictures).
 
 `--quick` runs a few steps of each into --out, to keep the script alive in the tests.
+
+`--from DIR` starts from a pair already trained (its files checked against DIR/sha256.json
+before unpickling): the VQGAN continues for --vq-steps, the CLIP is copied byte for byte,
+and report.json keeps DIR's report under "previous". The committed pair was made so:
+a first run on a GPU, then a VQGAN fine-tune on this CPU (weights/report.json says which).
 """
 
 from __future__ import annotations
@@ -135,10 +140,14 @@ def build_vqgan() -> nn.Module:
     return vqgan_from_config(OmegaConf.create(VQGAN_YAML))
 
 
-def train_vqgan(cfg: TrainConfig, pictures: Tensor, g: torch.Generator) -> tuple[nn.Module, dict]:
+def train_vqgan(cfg: TrainConfig, pictures: Tensor, g: torch.Generator, start: nn.Module | None = None) -> tuple[nn.Module, dict]:
+    """Train a fresh VQGAN, or continue `start` (a loaded one) on the same objective."""
     dev = torch.device(cfg.device)
-    model = build_vqgan().train().to(dev)
-    del model.loss
+    if start is None:
+        model = build_vqgan().train().to(dev)
+        del model.loss
+    else:
+        model = start.train().requires_grad_(True).to(dev)
     q = model.quantize
     opt = torch.optim.Adam([p for p in model.parameters()], lr=cfg.vq_lr, betas=(0.5, 0.9))
     n, c = pictures.shape[0], cfg.vq_crop
@@ -251,23 +260,39 @@ def train_clip(cfg: TrainConfig, scenes: list[world.Scene], pictures: Tensor, g:
 
 # ---- files ------------------------------------------------------------------------------------
 
-def save(out: Path, vqgan: nn.Module, clip_model: nn.Module, report: dict) -> dict[str, str]:
-    """Write the pair in the real formats and return their sha256s."""
+def load_pair(src: Path) -> tuple[nn.Module, bytes, dict]:
+    """(VQGAN, CLIP file bytes, report) of a trained pair, every file checked against src/sha256.json first."""
+    from generator.demo.files import demo_files
+    from generator.models import load_vqgan
+
+    recorded = json.loads((src / files.HASH_FILE).read_text())["sha256"]
+    yaml, ckpt, clip_file = demo_files(src, recorded)
+    if yaml.read_text() != VQGAN_YAML:
+        raise SystemExit(f"{yaml} is not this script's VQGAN config: train from scratch instead")
+    report = json.loads((src / files.REPORT_FILE).read_text())
+    return load_vqgan(yaml, ckpt), clip_file.read_bytes(), report
+
+
+def save(out: Path, vqgan: nn.Module, clip_model: nn.Module | bytes, report: dict) -> dict[str, str]:
+    """Write the pair in the real formats and return their sha256s (a CLIP given as bytes is written as is)."""
     from buildfiles.atomicio import write_bytes, write_json, write_text
     from buildfiles.hashing import sha256_file
 
     out.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().clone().contiguous() for k, v in vqgan.state_dict().items() if not k.startswith("loss.")}
     buf = io.BytesIO()
-    torch.save({"state_dict": sd, "epoch": 0, "global_step": report["config"]["vq_steps"],
+    torch.save({"state_dict": sd, "epoch": 0, "global_step": report["vq_total_steps"],
                 "pytorch-lightning_version": "1.9.5"}, buf)
     write_text(out / files.VQGAN_CONFIG, VQGAN_YAML)
     write_bytes(out / files.VQGAN_CKPT, buf.getvalue())
-    buf = io.BytesIO()
-    torch.save({k: v.detach().half().clone() if v.is_floating_point() else v.clone() for k, v in clip_model.state_dict().items()}, buf)
-    write_bytes(out / files.CLIP_FILE, buf.getvalue())
+    if isinstance(clip_model, bytes):
+        write_bytes(out / files.CLIP_FILE, clip_model)
+    else:
+        buf = io.BytesIO()
+        torch.save({k: v.detach().half().clone() if v.is_floating_point() else v.clone() for k, v in clip_model.state_dict().items()}, buf)
+        write_bytes(out / files.CLIP_FILE, buf.getvalue())
     hashes = {f: sha256_file(out / f) for f in files.FILES}
-    write_json(out / files.HASH_FILE, {"sha256": hashes, "source": f"python -m generator.demo.train --device {report['config']['device']} (seed {report['config']['seed']})"})
+    write_json(out / files.HASH_FILE, {"sha256": hashes, "source": report["command"]})
     write_json(out / files.REPORT_FILE, report)
     return hashes
 
@@ -281,7 +306,11 @@ def evaluate(out: Path, cfg: TrainConfig) -> dict:
     jax = files.jax_png()
     rec = reconstruct(vq, jax, cfg.size)
     zs = ZeroShot.build(cl)
+    # the whole world too, on pictures it never saw: a VQGAN that only learnt Jax would show here
+    held = world.scenes(cfg.heldout_seed, 48)
+    world_db = float(np.mean([psnr(reconstruct(vq, world.draw(sc, cfg.size), cfg.size), world.draw(sc, cfg.size)) for sc in held]))
     return {"jax_psnr_db": round(psnr(rec, jax.convert("RGB").resize((cfg.size, cfg.size), Image.LANCZOS)), 2),
+            "heldout_world_psnr_db": round(world_db, 2),
             "zero_shot_accuracy": {k: round(v, 3) for k, v in zs.accuracy(cfg.heldout_seed, cfg.heldout_n, cfg.size).items()}}
 
 
@@ -294,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clip-steps", type=int)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda (same script, faster; the committed files came from a cuda run)")
+    p.add_argument("--from", dest="start", type=Path, metavar="DIR",
+                   help="continue the VQGAN of a trained pair in DIR and keep its CLIP (see above)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a TrainConfig field (experiments)")
     a = p.parse_args(argv)
     cfg = TrainConfig.quick() if a.quick else TrainConfig()
@@ -312,17 +343,29 @@ def main(argv: list[str] | None = None) -> int:
     log(f"drawing {cfg.n_pictures} pictures of the world at {cfg.size}px")
     scenes, pictures = draw_world(cfg)
     draw_s = time.perf_counter() - t0
-    vq, vq_rep = train_vqgan(cfg, pictures, g)
+    previous = None
+    if a.start:
+        start_vq, clip_bytes, previous = load_pair(a.start)
+        log(f"continuing the VQGAN of {a.start} (trained {previous.get('vq_total_steps', previous['config']['vq_steps'])} steps); its CLIP is kept")
+    vq, vq_rep = train_vqgan(cfg, pictures, g, start_vq if a.start else None)
     jax = files.jax_png()
     log(f"vqgan: Jax reconstruction at {cfg.size}px: {psnr(reconstruct(vq, jax, cfg.size), jax.resize((cfg.size,) * 2, Image.LANCZOS)):.2f} dB")
-    cl, clip_rep = train_clip(cfg, scenes, pictures, g)
-    report = {"config": asdict(cfg), "draw_seconds": draw_s, **vq_rep, **clip_rep,
+    if a.start:
+        cl, clip_rep = clip_bytes, {k: previous[k] for k in ("clip_seconds", "clip_final_loss") if k in previous}
+    else:
+        cl, clip_rep = train_clip(cfg, scenes, pictures, g)
+    before = previous.get("vq_total_steps", previous["config"]["vq_steps"]) if previous else 0
+    report = {"command": "python -m generator.demo.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "config": asdict(cfg), "draw_seconds": draw_s, **vq_rep, **clip_rep, "vq_total_steps": before + cfg.vq_steps,
               "torch": torch.__version__, "python": sys.version.split()[0]}
+    if previous:
+        report["previous"] = previous
     save(a.out, vq, cl, report)
     report.update(evaluate(a.out, cfg))
     report["total_seconds"] = round(time.perf_counter() - t0, 1)
     hashes = save(a.out, vq, cl, report)
-    log(f"done in {report['total_seconds']:.0f} s: Jax PSNR {report['jax_psnr_db']} dB, zero-shot {report['zero_shot_accuracy']}")
+    log(f"done in {report['total_seconds']:.0f} s: Jax PSNR {report['jax_psnr_db']} dB, held-out world {report['heldout_world_psnr_db']} dB, "
+        f"zero-shot {report['zero_shot_accuracy']}")
     for f, h in hashes.items():
         log(f"sha256 {h}  {f}")
     return 0
