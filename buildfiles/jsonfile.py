@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from buildfiles.errors import UserError
+
+T = TypeVar("T")
 
 
 class BuildFileError(UserError):
@@ -50,6 +52,20 @@ def read_object(path: Path, *, fmt: str, recover: str, legacy_ok: bool = True) -
         raise BuildFileError(f"{path} has format {got!r}; this version reads {fmt!r}",
                              hint=f"use the roboz-collection version that wrote it, or {recover[0].lower()}{recover[1:]}")
     return raw
+
+
+def read_token_map(path: Path, parse: Callable[[Any], T], *, fmt: str, recover: str) -> dict[int, T]:
+    """A file of per-token entries, {"tokens": {"<id>": entry}}, as {id: parse(entry)}; {} when missing.
+
+    A bad id or an entry `parse` rejects (KeyError, TypeError, ValueError, AttributeError) is one
+    BuildFileError naming the file, like every other damage."""
+    raw = read_object(path, fmt=fmt, recover=recover, legacy_ok=False)
+    if raw is None:
+        return {}
+    try:
+        return {int(k): parse(v) for k, v in (raw.get("tokens") or {}).items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise BuildFileError(f"{path} is malformed ({e})", hint=recover) from None
 
 
 def read_fields(path: Path, *, fmt: str, recover: str, legacy_ok: bool = True) -> "Fields | None":

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from buildfiles import atomicio
-from buildfiles.jsonfile import BuildFileError, read_object
+from buildfiles.jsonfile import read_token_map
 from buildfiles.plan import Plan
 
 REROLLS_FILE = "rerolls.json"
@@ -42,16 +42,12 @@ def rerolls_path(build_dir: Path | str) -> Path:
 
 
 def load_rerolls(build_dir: Path | str) -> dict[int, Reroll]:
-    p = rerolls_path(build_dir)
-    raw = read_object(p, fmt=REROLLS_FORMAT, recover="restore it, or delete it to forget every re-roll", legacy_ok=False)
-    if raw is None:
-        return {}
-    try:
-        return {int(k): Reroll(int(v["base_seed"]), int(v["count"]), int(v["seed"]), bool(v.get("pinned", False)),
-                               tuple(v.get("history") or ()))
-                for k, v in (raw.get("tokens") or {}).items()}
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise BuildFileError(f"{p} is malformed ({e})", hint="restore it, or delete it to forget every re-roll") from None
+    def parse(v: dict[str, Any]) -> Reroll:
+        return Reroll(int(v["base_seed"]), int(v["count"]), int(v["seed"]), bool(v.get("pinned", False)),
+                      tuple(v.get("history") or ()))
+
+    return read_token_map(rerolls_path(build_dir), parse, fmt=REROLLS_FORMAT,
+                          recover="restore it, or delete it to forget every re-roll")
 
 
 def save_rerolls(build_dir: Path | str, rerolls: dict[int, Reroll]) -> None:

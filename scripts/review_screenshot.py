@@ -45,8 +45,9 @@ def shoot(build: Path, out: Path) -> Path:
 
     from collection.review.server import ReviewServer
 
-    ids = sorted(int(p.stem) for p in (build / "renders").glob("*.json"))
-    with_two = [i for i in ids if len(json.loads((build / "renders" / f"{i}.json").read_text()).get("candidates", [])) > 1]
+    records = {int(p.stem): json.loads(p.read_text()) for p in (build / "renders").glob("*.json")}
+    ids = sorted(records)
+    with_two = [i for i in ids if len(records[i].get("candidates", [])) > 1]
     with ReviewServer(build) as s, sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = b.new_page(viewport={"width": 1400, "height": 1000})
@@ -57,7 +58,7 @@ def shoot(build: Path, out: Path) -> Path:
         page.click(f'article.card[data-id="{ids[1]}"] button.reject')
         if len(with_two) > 2:
             tid = with_two[2]
-            chosen = json.loads((build / "renders" / f"{tid}.json").read_text())["seed"]
+            chosen = records[tid]["seed"]
             page.click(f'article.card[data-id="{tid}"] .cand:not([data-seed="{chosen}"]) button.pick')
             page.wait_for_selector(f'article.card.pick[data-id="{tid}"]')
         page.wait_for_selector(f'article.card.reject[data-id="{ids[1]}"]')

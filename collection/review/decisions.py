@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from buildfiles import atomicio
-from buildfiles.jsonfile import BuildFileError, read_object
+from buildfiles.jsonfile import read_token_map
 
 REVIEW_FILE = "review.json"
 REVIEW_FORMAT = "roboz-review/1"
@@ -36,14 +36,8 @@ def review_path(build_dir: Path | str) -> Path:
 
 
 def load_decisions(build_dir: Path | str) -> dict[int, Decision]:
-    p = review_path(build_dir)
-    raw = read_object(p, fmt=REVIEW_FORMAT, recover="delete it to start the review afresh", legacy_ok=False)
-    if raw is None:
-        return {}
-    try:
-        return {int(k): parse_decision(v) for k, v in (raw.get("tokens") or {}).items()}
-    except (TypeError, ValueError, AttributeError) as e:
-        raise BuildFileError(f"{p} is malformed ({e})", hint="delete it to start the review afresh") from None
+    return read_token_map(review_path(build_dir), parse_decision, fmt=REVIEW_FORMAT,
+                          recover="delete it to start the review afresh")
 
 
 def parse_decision(v: Any) -> Decision:

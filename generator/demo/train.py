@@ -307,8 +307,8 @@ def evaluate(out: Path, cfg: TrainConfig) -> dict:
     rec = reconstruct(vq, jax, cfg.size)
     zs = ZeroShot.build(cl)
     # the whole world too, on pictures it never saw: a VQGAN that only learnt Jax would show here
-    held = world.scenes(cfg.heldout_seed, 48)
-    world_db = float(np.mean([psnr(reconstruct(vq, world.draw(sc, cfg.size), cfg.size), world.draw(sc, cfg.size)) for sc in held]))
+    held = [world.draw(sc, cfg.size) for sc in world.scenes(cfg.heldout_seed, 48)]
+    world_db = float(np.mean([psnr(reconstruct(vq, pic, cfg.size), pic) for pic in held]))
     return {"jax_psnr_db": round(psnr(rec, jax.convert("RGB").resize((cfg.size, cfg.size), Image.LANCZOS)), 2),
             "heldout_world_psnr_db": round(world_db, 2),
             "zero_shot_accuracy": {k: round(v, 3) for k, v in zs.accuracy(cfg.heldout_seed, cfg.heldout_n, cfg.size).items()}}
@@ -343,10 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     log(f"drawing {cfg.n_pictures} pictures of the world at {cfg.size}px")
     scenes, pictures = draw_world(cfg)
     draw_s = time.perf_counter() - t0
-    previous = None
+    previous, before = None, 0
     if a.start:
         start_vq, clip_bytes, previous = load_pair(a.start)
-        log(f"continuing the VQGAN of {a.start} (trained {previous.get('vq_total_steps', previous['config']['vq_steps'])} steps); its CLIP is kept")
+        before = previous.get("vq_total_steps", previous["config"]["vq_steps"])  # reports before --from have no total
+        log(f"continuing the VQGAN of {a.start} (trained {before} steps); its CLIP is kept")
     vq, vq_rep = train_vqgan(cfg, pictures, g, start_vq if a.start else None)
     jax = files.jax_png()
     log(f"vqgan: Jax reconstruction at {cfg.size}px: {psnr(reconstruct(vq, jax, cfg.size), jax.resize((cfg.size,) * 2, Image.LANCZOS)):.2f} dB")
@@ -354,7 +355,6 @@ def main(argv: list[str] | None = None) -> int:
         cl, clip_rep = clip_bytes, {k: previous[k] for k in ("clip_seconds", "clip_final_loss") if k in previous}
     else:
         cl, clip_rep = train_clip(cfg, scenes, pictures, g)
-    before = previous.get("vq_total_steps", previous["config"]["vq_steps"]) if previous else 0
     report = {"command": "python -m generator.demo.train " + " ".join(argv if argv is not None else sys.argv[1:]),
               "config": asdict(cfg), "draw_seconds": draw_s, **vq_rep, **clip_rep, "vq_total_steps": before + cfg.vq_steps,
               "torch": torch.__version__, "python": sys.version.split()[0]}
