@@ -24,9 +24,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from collection.manifest import load_manifest
-from collection.plan_step import make_plan
-from collection.planner import count_combinations, plan_tokens
+from collection.plan.manifest import load_manifest
+from collection.plan.plan_step import make_plan
+from collection.plan.planner import count_combinations, plan_tokens
 
 
 def manifest(values: list[int], supply, exclusions: list[dict]) -> dict:

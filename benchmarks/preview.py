@@ -37,9 +37,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collection.preview import make_preview  # noqa: E402
-from collection.preview.gallery import write_gallery  # noqa: E402
-from collection.preview.sources import load_build_view  # noqa: E402
+from preview import make_preview  # noqa: E402
+from preview.gallery import write_gallery  # noqa: E402
+from preview.sources import load_build_view  # noqa: E402
 from tests.fixtures_preview import make_tokens, write_plan, write_rarity, write_record  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

@@ -49,7 +49,7 @@ def write_plan(build: Path, render: dict, n: int) -> Path:
 def timed(label: str, build: Path, n: int, threads: int | None = None, **kw) -> float:
     import torch
 
-    from collection.render_step import render_build
+    from collection.render.render_step import render_build
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)

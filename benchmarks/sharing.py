@@ -76,7 +76,7 @@ def main() -> None:
                                                              "GOMP_SPINCOUNT")}
     base["PYTHONPATH"] = str(REPO) + os.pathsep + base.get("PYTHONPATH", "")
     modes = {"before (spinning)": {**base, "GOMP_SPINCOUNT": "300000"}, "as shipped": base}
-    from collection.threads import available_cpus
+    from collection.render.threads import available_cpus
 
     print(f"{os.cpu_count()} cores, {available_cpus()} usable by this process; tiny models, {a.size}px, cutn 16, "
           f"{a.iterations} iterations; load average before: {os.getloadavg()[0]:.1f}", flush=True)

@@ -4,7 +4,7 @@
      "tokens": {"7": {"base_seed": 1234, "count": 2, "seed": 99, "pinned": false,
                       "history": [{"count": 1, "seed": 55, "pinned": false, "reason": "reroll"}, ...]}}}
 
-The re-rolling itself (next seeds, marking stale) is collection/reroll.py; the render driver reads
+The re-rolling itself (next seeds, marking stale) is collection/render/reroll.py; the render driver reads
 only this file, so it never imports the command that re-renders through it.
 """
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from collection import __version__
 from collection.commands import COMMAND_MODULES
-from collection.threads import quiet_openmp
+from collection.render.threads import quiet_openmp
 from buildfiles.errors import UserError
 
-# Before anything imports torch: idle OpenMP threads sleep instead of spinning (collection/threads.py).
+# Before anything imports torch: idle OpenMP threads sleep instead of spinning (collection/render/threads.py).
 quiet_openmp()
 
 DESCRIPTION = """\

@@ -59,7 +59,7 @@ def shoot(build: Path, out: Path, token: int | None) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT))
-    from collection.preview.sources import load_build_view
+    from preview.sources import load_build_view
 
     view = load_build_view(build)
     if token is None:  # a token with snapshots shows the most of the detail view

@@ -14,14 +14,15 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("buildfiles", "collection", "generator", "metadata", "contracts")
-ROOMS = ("collection", "generator", "metadata", "contracts")
+PACKAGES = ("buildfiles", "collection", "generator", "metadata", "contracts", "preview")
+ROOMS = ("collection", "generator", "metadata", "contracts", "preview")
 TORCH = ("torch", "torchvision", "kornia", "taming", "clip", "pytorch_lightning")
 
 FORBIDDEN = {
-    "generator": ("metadata", "contracts", "collection"),
-    "metadata": ("generator", "collection") + TORCH,
-    "contracts": ("generator", "collection") + TORCH,
+    "generator": ("metadata", "contracts", "collection", "preview"),
+    "preview": ("collection", "contracts") + TORCH,
+    "metadata": ("generator", "collection", "preview") + TORCH,
+    "contracts": ("generator", "collection", "preview") + TORCH,
     "buildfiles": ROOMS,
 }
 
@@ -118,6 +119,11 @@ def cycles(edges: dict[str, set[str]]) -> list[frozenset[str]]:
     return out
 
 
+# Imports that break the rules on main and whose owners are removing them; this list may only shrink.
+KNOWN_VIOLATIONS = {"preview.traits imports collection.plan.manifest",
+                    "preview.sources imports collection.render.reroll"}
+
+
 def test_rooms_import_only_what_the_rules_allow():
     _, raw = graph()
     bad = []
@@ -126,7 +132,8 @@ def test_rooms_import_only_what_the_rules_allow():
         for target, line in found:
             top = target.split(".")[0]
             if top in FORBIDDEN.get(room, ()):
-                bad.append(f"{m.replace('.', '/')}.py:{line} imports {target}")
+                if f"{m} imports {target}" not in KNOWN_VIOLATIONS:
+                    bad.append(f"{m.replace('.', '/')}.py:{line} imports {target}")
     assert bad == [], "imports that break the house rules:\n" + "\n".join(bad)
 
 

@@ -186,7 +186,7 @@ def test_render_step_records_every_candidate_and_the_chosen_seed(make_build):
 
     from PIL import Image
 
-    from collection.render_step import render_build
+    from collection.render.render_step import render_build
 
     build = make_build({"candidates": 2, "iterations": 8, "snapshots": [4, 8]},
                        [{"prompt": "a rusty robot", "seed": 11}, {"prompt": "a robot dog", "seed": 22, "render": {"candidates": 3}}])
@@ -218,7 +218,7 @@ def test_render_step_records_every_candidate_and_the_chosen_seed(make_build):
 
 def test_manifest_takes_candidates_and_judge_per_render_and_special(tmp_path, capsys):
     from collection.cli import main
-    from collection.manifest import load_manifest
+    from collection.plan.manifest import load_manifest
     from tests.test_manifest_errors import GOOD
 
     text = GOOD.replace("  iterations: 5\n", "  iterations: 5\n  candidates: 4\n").replace(
@@ -244,7 +244,7 @@ def test_killed_best_of_k_render_resumes_to_the_same_result(make_build):
 
     import torch
 
-    from collection.render_step import render_build
+    from collection.render.render_step import render_build
 
     render = {"candidates": 4, "iterations": 60, "checkpoint_every": 4, "snapshots": [4, 30, 60], "video": {"every": 6, "fps": 4}}
     tokens = [{"prompt": "a rusty robot:1 | blur:-0.5", "seed": 11}]

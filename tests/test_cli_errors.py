@@ -134,7 +134,7 @@ def test_the_traceback_check_sees_cli_output():
 
 def test_a_done_token_whose_record_is_lost_or_garbled_is_rendered_again(make_build, capsys):
     from buildfiles.records import read_record
-    from collection.render_step import render_build
+    from collection.render.render_step import render_build
 
     build = make_build()
     assert sorted(render_build(build, progress=False).rendered) == [1, 2]

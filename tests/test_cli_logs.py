@@ -61,7 +61,7 @@ def test_a_progress_line_comes_while_nothing_else_happens():
     """The timer thread: a long iteration or Ray segment still gets its progress lines."""
     import io
 
-    from collection.render_progress import PlainView, RenderProgress
+    from collection.render.render_progress import PlainView, RenderProgress
 
     out = io.StringIO()
     with RenderProgress(total=3, skipped=1, views=[PlainView(out)], every=0.05) as prog:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from collection.threads import available_cpus, cgroup_cpu_limit, quiet_openmp, thread_count
+from collection.render.threads import available_cpus, cgroup_cpu_limit, quiet_openmp, thread_count
 
 
 def test_cgroup_quota_v2_and_v1(tmp_path):

@@ -37,7 +37,7 @@ def manifest_words(text: str) -> set[str]:
 
 
 def test_world_covers_every_trait_word_of_the_example_and_starter_manifests():
-    from collection.templates import STARTER_MANIFEST
+    from collection.plan.templates import STARTER_MANIFEST
 
     known = world.trait_words()
     for name, text in (("example", (REPO / "examples/rusty-roboz/manifest.yaml").read_text()), ("starter", STARTER_MANIFEST)):

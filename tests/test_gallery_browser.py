@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 
-from collection.preview import make_preview
-from collection.preview.gallery import PAGE_SIZE, write_gallery
-from collection.preview.sources import load_build_view
+from preview import make_preview
+from preview.gallery import PAGE_SIZE, write_gallery
+from preview.sources import load_build_view
 from tests.fixtures_preview import (  # noqa: F401  (fixture)
     HOSTILE_NAME,
     HOSTILE_PROMPT,

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from buildfiles.plan import load_plan
-from collection.preview import make_preview
-from collection.preview.banner import BANNER_FILE, BANNER_TILE
+from preview import make_preview
+from preview.banner import BANNER_FILE, BANNER_TILE
 from tests.fixtures_preview import COLOURS, browser, open_gallery, preview_build  # noqa: F401  (fixtures)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "rusty-roboz" / "manifest.yaml"
@@ -43,8 +43,8 @@ def test_cover_shows_name_artist_description_image_and_counts(browser, preview_b
 
 
 def test_artist_goes_from_manifest_to_plan(tmp_path):
-    from collection.manifest import load_manifest
-    from collection.plan_step import make_plan
+    from collection.plan.manifest import load_manifest
+    from collection.plan.plan_step import make_plan
 
     shutil.copy(EXAMPLE.with_name("jax.png"), tmp_path / "jax.png")
     text = EXAMPLE.read_text().replace("\n  description:", "\n  artist: Ada Painter\n  description:", 1)
@@ -103,8 +103,8 @@ def test_no_ribbon_for_real_renders(browser, preview_build):
 
 
 def test_trait_chart_planned_against_expected(browser, tmp_path):
-    from collection.manifest import load_manifest
-    from collection.plan_step import make_plan
+    from collection.plan.manifest import load_manifest
+    from collection.plan.plan_step import make_plan
 
     project = tmp_path / "p"
     project.mkdir()

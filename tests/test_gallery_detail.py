@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from collection.preview import make_preview
+from preview import make_preview
 from tests.fixtures_preview import DESKTOP, PHONE, browser, open_gallery, preview_build  # noqa: F401  (fixtures)
 
 CANDIDATES = [

@@ -7,8 +7,8 @@ import hashlib
 import json
 import re
 
-from collection.preview import make_preview
-from collection.preview.gallery import embed_json
+from preview import make_preview
+from preview.gallery import embed_json
 from tests.fixtures_preview import HOSTILE_NAME, HOSTILE_PROMPT, preview_build  # noqa: F401  (fixture)
 
 

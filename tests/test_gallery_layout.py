@@ -3,7 +3,7 @@ and the sticky bar leaves the screen to the tokens."""
 
 from __future__ import annotations
 
-from collection.preview import make_preview
+from preview import make_preview
 from tests.fixtures_preview import DESKTOP, PHONE, browser, open_gallery, preview_build  # noqa: F401  (fixtures)
 
 

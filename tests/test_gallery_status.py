@@ -11,7 +11,7 @@ import pytest
 
 from buildfiles.errors import UserError
 from collection.cli import main
-from collection.preview import make_preview
+from preview import make_preview
 from tests.fixtures_preview import browser, open_gallery, preview_build  # noqa: F401  (fixtures)
 
 IMAGES = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"

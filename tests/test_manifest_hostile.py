@@ -253,8 +253,8 @@ def test_heavy_exclusions_and_counts_stay_within_bounds(tmp_path, capsys):
     ("{a} x:1:2:3", "y:nan", False),     # two numeric fields after it: the phrase cannot reach them
 ])
 def test_only_phrases_that_reach_the_weight_fields_matter(template, phrase, bad):
-    from collection.manifest import Category, TraitValue, _Collector, _validate_prompt_numbers
-    from collection.yamlpos import LoadedYaml
+    from collection.plan.manifest import Category, TraitValue, _Collector, _validate_prompt_numbers
+    from collection.plan.yamlpos import LoadedYaml
 
     c = _Collector(LoadedYaml(data={}))
     cats = (Category("a", (TraitValue("v", 1, phrase),)), Category("b", (TraitValue("q", 1, "q"),)))

@@ -1,4 +1,4 @@
-"""The peak-memory estimate (collection/memory.py): calibrated against measured peaks, and used
+"""The peak-memory estimate (collection/render/memory.py): calibrated against measured peaks, and used
 by `validate` (warning, exit 0) and `build` (refusal naming the settings to lower, exit 2)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from collection.cli import main
-from collection.memory import advice, check, estimate_peak_gib, oom_message
+from collection.render.memory import advice, check, estimate_peak_gib, oom_message
 from tests.test_manifest_errors import GOOD
 
 FULL = "vqgan_imagenet_f16_16384+ViT-B/32"

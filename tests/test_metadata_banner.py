@@ -56,7 +56,7 @@ def test_a_stale_banner_is_redrawn_and_a_rerun_writes_nothing(build_dir):
 
 
 def test_preview_after_metadata_leaves_the_published_banner_as_it_is(build_dir):
-    from collection.preview import make_preview
+    from preview import make_preview
     from metadata.publish import folder_trees
     from metadata.unixfs import add_tree, cid_str
 

@@ -79,7 +79,7 @@ def test_parse_mapping_resolves_paths_and_round_trips(tmp_path):
 
 def test_validate_names_a_missing_checkpoint_with_its_line(project):
     (project / "weights" / "jax.ckpt").unlink()
-    from collection.manifest import ManifestError, load_manifest
+    from collection.plan.manifest import ManifestError, load_manifest
 
     with pytest.raises(ManifestError) as e:
         load_manifest(project / "manifest.yaml")
@@ -93,7 +93,7 @@ def test_validate_names_a_missing_checkpoint_with_its_line(project):
     ("vqgan_imagenet_f16_16384+ViT-B/99", "render.models: unknown CLIP 'ViT-B/99'"),
 ])
 def test_validate_locates_a_wrong_models_spec(project, models, message):
-    from collection.manifest import ManifestError, load_manifest
+    from collection.plan.manifest import ManifestError, load_manifest
 
     text = (project / "manifest.yaml").read_text()
     i, j = text.index("  models:\n"), text.index("  init_image:")
@@ -140,7 +140,7 @@ def test_a_checkpoint_changed_after_planning_is_refused_before_unpickling(projec
     torch.save(ck, ckpt)
     loads = []
     monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or pytest.fail("unpickled an unverified file"))
-    from collection.render_step import render_build
+    from collection.render.render_step import render_build
 
     with pytest.raises(weights.HashMismatch, match="refusing to load"):
         render_build(project / "build", device="cpu", progress=False)

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from buildfiles.plan import load_plan
 from collection.cli import main
-from collection.manifest import ManifestError, load_manifest
-from collection.planner import CountsError, Previous, plan_tokens, token_identity
+from collection.plan.manifest import ManifestError, load_manifest
+from collection.plan.planner import CountsError, Previous, plan_tokens, token_identity
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -355,7 +355,7 @@ def test_replan_reports_and_needs_force_only_for_rendered_losses(tmp_path, capsy
 def test_stream_ranking_above_the_enumeration_limit_keeps_the_same_properties(tmp_path):
     """Above ENUMERATE_MAX combinations (here 5 x 30 values: 24.3 M) the ranking is a seeded stream
     of weighted draws instead of keys: exclusions and supply edits still move only what they must."""
-    from collection.planner import ENUMERATE_MAX
+    from collection.plan.planner import ENUMERATE_MAX
 
     doc = {
         "collection": {"name": "S", "symbol": "S", "seed": 11, "supply": 60},

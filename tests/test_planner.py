@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from collection.cli import main
 from buildfiles.errors import UserError
-from collection.manifest import ManifestError, load_manifest
-from collection.plan_step import make_plan
+from collection.plan.manifest import ManifestError, load_manifest
+from collection.plan.plan_step import make_plan
 from buildfiles.plan import load_plan
-from collection.planner import count_combinations, plan_tokens
+from collection.plan.planner import count_combinations, plan_tokens
 
 REPO = Path(__file__).resolve().parents[1]
 

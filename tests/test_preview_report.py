@@ -11,9 +11,9 @@ from rich.console import Console
 
 from collection.cli import main
 from buildfiles.errors import UserError
-from collection.preview import make_preview
-from collection.preview.rarity_report import print_report, summarize
-from collection.preview.sources import load_build_view
+from preview import make_preview
+from preview.rarity_report import print_report, summarize
+from preview.sources import load_build_view
 from tests.fixtures_preview import preview_build  # noqa: F401  (fixture)
 
 

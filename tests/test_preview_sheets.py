@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from buildfiles.errors import UserError
-from collection.preview import make_preview, slug, unique_slugs
-from collection.preview.contact_sheet import TILE, Layout
+from preview import make_preview, slug, unique_slugs
+from preview.contact_sheet import TILE, Layout
 from tests.fixtures_preview import COLOURS, preview_build  # noqa: F401  (fixture)
 
 
@@ -194,8 +194,8 @@ def test_snapshot_sheet_has_no_duplicate_final_and_lists_candidates(preview_buil
 
 
 def test_snapshot_tiles_caption_iteration_seed_and_score(preview_build):
-    from collection.preview import snapshot_tiles
-    from collection.preview.sources import load_build_view
+    from preview import snapshot_tiles
+    from preview.sources import load_build_view
 
     cands = [{"seed": 1002, "score": 0.31, "stop_iteration": 500}, {"seed": 5, "score": 0.2, "stop_iteration": 250}]
     b = preview_build(2, snapshots={1: [100, 500], 2: [100, 250]}, records="real", iterations=500, candidates={1: cands})

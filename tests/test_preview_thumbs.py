@@ -6,8 +6,8 @@ import os
 
 from PIL import Image
 
-from collection.preview import make_preview
-from collection.preview.thumbs import cached_thumb_path, get_thumb, thumb_relpath
+from preview import make_preview
+from preview.thumbs import cached_thumb_path, get_thumb, thumb_relpath
 from tests.fixtures_preview import preview_build, write_image  # noqa: F401  (fixture)
 
 
@@ -55,7 +55,7 @@ def test_small_draft_images_are_enlarged_by_whole_pixels(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from collection.preview.thumbs import make_thumb
+    from preview.thumbs import make_thumb
 
     rng = np.random.default_rng(0)
     src = tmp_path / "small.png"

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from buildfiles.errors import UserError
-from collection.render_step import render_build
-from collection.state import DONE, RenderState
+from collection.render.render_step import render_build
+from collection.render.state import DONE, RenderState
 
 TOKENS = [{"prompt": f"a robot number {i}:1 | blur:-0.5", "seed": 100 + i} for i in range(6)]
 SAME = {"iterations": 12, "checkpoint_every": 4, "batch_size": 2, "snapshots": [4], "video": {"every": 4, "fps": 4}}
@@ -33,7 +33,7 @@ OUTPUT_DIRS = ("images", "snapshots", "frames", "animations")
 def ray_cluster(roboz_home, tiny_models):
     """A private local Ray for this module; ROBOZ_HOME is set (and the tiny models made) before workers start."""
     ray = pytest.importorskip("ray")
-    from collection.ray_executor import RayOptions, connect
+    from collection.render.ray_executor import RayOptions, connect
 
     started = connect(ray, None, RayOptions(num_cpus=2))  # the same start-up the CLI uses
     assert started and ray.cluster_resources()["CPU"] == 2
@@ -115,7 +115,7 @@ def test_unknown_executor_is_refused(make_build):
 
 
 def test_options_devices_workers_and_segments():
-    from collection.ray_executor import RayOptions, cluster_device, segment_end, worker_count
+    from collection.render.ray_executor import RayOptions, cluster_device, segment_end, worker_count
     from generator.settings import RenderSettings
 
     o = RayOptions.from_env({"ROBOZ_RAY_GPUS_PER_WORKER": "0.5", "ROBOZ_RAY_WORKERS": "", "ROBOZ_RAY_MAX_RESTARTS": "2"})
@@ -172,7 +172,7 @@ def test_ray_build_equals_local_build_file_for_file(make_build, ray_cluster):
 def test_killed_worker_restarts_from_its_last_checkpoint(make_build, ray_cluster, long_reference):
     """SIGKILL a worker mid-segment, after its batch returned a checkpoint: Ray restarts the actor and
     re-runs that segment from the checkpoint; the collection completes, equal to an uninterrupted run."""
-    from collection.ray_executor import running_workers
+    from collection.render.ray_executor import running_workers
 
     build = make_build(LONG, TOKENS, name="worker-killed")
     killed: dict = {}

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from buildfiles.records import RecordError, read_record, record_path
-from collection.render_step import render_build
+from collection.render.render_step import render_build
 
 
 def _follow(hint: str, build) -> None:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from collection.render_step import render_build
-from collection.state import DONE, RenderState
+from collection.render.render_step import render_build
+from collection.render.state import DONE, RenderState
 
 
 def pixels(path):

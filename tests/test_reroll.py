@@ -9,8 +9,8 @@ import pytest
 
 from buildfiles.atomicio import write_json
 from buildfiles.plan import load_plan
-from collection.render_step import render_build
-from collection.reroll import effective_plan, load_rerolls, reroll_seed
+from collection.render.render_step import render_build
+from collection.render.reroll import effective_plan, load_rerolls, reroll_seed
 from metadata.build import write_metadata
 
 TOKENS = [{"prompt": "a rusty robot", "seed": 11}, {"prompt": "a robot dog", "seed": 22}, {"prompt": "a red robot", "seed": 33}]

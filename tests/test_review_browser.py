@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from collection.render_step import render_build
-from collection.reroll import reroll_seed
+from collection.render.render_step import render_build
+from collection.render.reroll import reroll_seed
 from collection.review.server import ReviewServer
 from tests.fixtures_preview import browser  # noqa: F401  (fixture: Debian chromium, as the gallery tests)
 

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         _m, summary = plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft, hold=hold,
                                       command="build")
         build_dir = summary.build_dir
-        from collection.memory import check_build
+        from collection.render.memory import check_build
 
         check_build(build_dir, device=args.device, models=args.models, force=args.force)  # before any model loads
         run_after_plan(build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
@@ -74,7 +74,7 @@ def _render_metadata_preview(build_dir: Path, *, models: str | None, device: str
     from collection.commands import preview as preview_cmd
     from collection.commands import render as render_cmd
     from buildfiles.errors import UserError
-    from collection.render_step import render_build
+    from collection.render.render_step import render_build
 
     report = render_build(build_dir, models=models, device=device, models_dir=models_dir, progress=progress,
                           executor=executor, ray_address=ray_address, threads=threads, log_json=log_json)
@@ -89,6 +89,6 @@ def _render_metadata_preview(build_dir: Path, *, models: str | None, device: str
 
     metadata_cmd.print_report(write_metadata(build_dir))
     if preview:
-        from collection.preview import make_preview
+        from preview import make_preview
 
         preview_cmd.print_report(make_preview(build_dir), build_dir)

@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     from collection.commands.build import run_after_plan
     from collection.commands.plan import plan_and_report
-    from collection.draft import DEMO_MAX_CUTN, DEMO_MAX_ITERATIONS, DEMO_MAX_SIZE
-    from collection.manifest import load_manifest
+    from collection.plan.draft import DEMO_MAX_CUTN, DEMO_MAX_ITERATIONS, DEMO_MAX_SIZE
+    from collection.plan.manifest import load_manifest
 
     con = Console()
     t0 = time.monotonic()
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from contracts.mint import mint_build
 
     minted = mint_build(build_dir, network="local", log=print)
-    from collection.preview import refresh_gallery
+    from preview import refresh_gallery
 
     refresh_gallery(build_dir)  # the page shows the CIDs and the contract
     print_summary(con, build_dir, pub, minted, time.monotonic() - t0, models if draft else None)

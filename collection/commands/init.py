@@ -21,8 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from buildfiles.errors import UserError
-    from collection.inputs import BUNDLED_JAX
-    from collection.templates import STARTER_MANIFEST
+    from collection.plan.inputs import BUNDLED_JAX
+    from collection.plan.templates import STARTER_MANIFEST
 
     d: Path = args.dir
     manifest = d / "manifest.yaml"

@@ -65,7 +65,7 @@ def ask_on_terminal(summary) -> bool:
 def run(args: argparse.Namespace) -> int:
     from buildfiles.errors import UserError
     from buildfiles.lock import build_lock
-    from collection.preview import refresh_gallery
+    from preview import refresh_gallery
     from contracts.guards import Overrides
     from contracts.mint import mint_build
 

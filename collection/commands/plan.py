@@ -41,16 +41,16 @@ def plan_and_report(manifest: Path, out: Path | None, *, force: bool = False, dr
     """Validate the manifest, then write plan.json under the build directory's lock.
     With `hold`, the lock stays held until that stack closes (build: plan -> render -> ...)."""
     from buildfiles.lock import build_lock
-    from collection.manifest import load_manifest
-    from collection.plan_step import default_build_dir, make_plan
+    from collection.plan.manifest import load_manifest
+    from collection.plan.plan_step import default_build_dir, make_plan
 
     m = load_manifest(manifest)
-    if demo:  # `demo` without the real weights: the demo models' draft (collection/draft.py)
-        from collection.draft import demo_manifest
+    if demo:  # `demo` without the real weights: the demo models' draft (collection/plan/draft.py)
+        from collection.plan.draft import demo_manifest
 
         m = demo_manifest(m)
     elif draft:
-        from collection.draft import draft_manifest
+        from collection.plan.draft import draft_manifest
 
         m = draft_manifest(m)
     build_dir = out or default_build_dir(manifest, draft=draft or demo)
@@ -83,7 +83,7 @@ def print_summary(m, summary) -> None:
     table = Table(title="trait values: planned vs expected share", show_lines=False)
     for col in ("category", "value", "tokens", "share", "expected"):
         table.add_column(col, justify="right" if col in ("tokens", "share", "expected") else "left")
-    from collection.manifest import count_targets
+    from collection.plan.manifest import count_targets
 
     for cat in m.categories:
         targets = count_targets(cat, m.specials)  # exact counts (minus the specials carrying them)

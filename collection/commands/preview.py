@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from buildfiles.lock import build_lock
-    from collection.preview import make_preview
+    from preview import make_preview
 
     with build_lock(args.build_dir, NAME):  # one process per build directory
         r = make_preview(

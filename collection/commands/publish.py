@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{folder:<11} {cid}")
     print(f"base URI    {r.base_uri}")
     print(f"contractURI {r.contract_uri}")
-    from collection.preview import refresh_gallery
+    from preview import refresh_gallery
 
     refresh_gallery(args.build_dir)  # the page's status panel follows the publish
     return 0

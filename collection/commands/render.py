@@ -43,7 +43,7 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from collection.render_step import render_build
+    from collection.render.render_step import render_build
 
     report = render_build(args.build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
                           progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address,

@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from buildfiles.errors import UserError
-    from collection.reroll import apply_reroll
+    from collection.render.reroll import apply_reroll
 
     if args.seed is not None and not 0 <= args.seed < 2**32:
         raise UserError(f"--seed {args.seed} is out of range", hint="use 0 to 4294967295", exit_code=2)

@@ -26,10 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from collection.manifest import format_problem, load_manifest
-    from collection.memory import check as check_memory
-    from collection.memory import plan_configs
-    from collection.planner import count_combinations, select
+    from collection.plan.manifest import format_problem, load_manifest
+    from collection.render.memory import check as check_memory
+    from collection.render.memory import plan_configs
+    from collection.plan.planner import count_combinations, select
 
     m = load_manifest(args.manifest)
     total, allowed = count_combinations(m.categories, m.exclusions)

@@ -4,7 +4,7 @@
      "tokens": {"7": {"decision": "reject"}, "9": {"decision": "pick", "seed": 1234}, "3": {"decision": "keep"}}}
 
 "reject" re-rolls the token (its next seed); "pick" renders one of its candidates' seeds in full,
-pinned; "keep" is a note to oneself. Applying goes through collection.reroll.apply_reroll, the
+pinned; "keep" is a note to oneself. Applying goes through collection.render.reroll.apply_reroll, the
 code of `roboz-collection reroll`; applied decisions leave the file (rerolls.json has the record).
 """
 
@@ -68,7 +68,7 @@ def apply_decisions(build_dir: Path | str, **render_options):
 
     Returns (changes, RenderReport or None), or ([], None) when nothing is decided.
     """
-    from collection.reroll import apply_reroll
+    from collection.render.reroll import apply_reroll
 
     decisions = load_decisions(build_dir)
     ids, seeds = pending(decisions)

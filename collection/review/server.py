@@ -57,7 +57,7 @@ def _version(p: Path) -> str:
 def build_state(build_dir: Path, job: Job) -> dict[str, Any]:
     """What the page shows, from the build directory as it is now."""
     from buildfiles.plan import load_plan
-    from collection.reroll import effective_plan, load_rerolls
+    from collection.render.reroll import effective_plan, load_rerolls
 
     plan = load_plan(build_dir)
     current = effective_plan(build_dir, plan)

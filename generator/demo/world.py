@@ -4,7 +4,7 @@ A scene is a handful of choices (colour, object, setting, style, and how the rob
 built and posed); `draw` paints it and `caption` says it in words. Everything follows
 from a seed, so the training set, the held-out set and the tests are the same on every
 machine. The words are those of the example and starter manifests
-(examples/rusty-roboz/manifest.yaml, collection/templates.py) and a few more, so the
+(examples/rusty-roboz/manifest.yaml, collection/plan/templates.py) and a few more, so the
 demo models know every trait the bundled collection asks for.
 """
 

@@ -21,9 +21,9 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from buildfiles.errors import UserError
-from collection.inputs import project_file
-from collection.plantypes import Category, Exclusion, ExclusionIndex, Radix, Special, TraitValue, count_combinations
-from collection.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
+from collection.plan.inputs import project_file
+from collection.plan.plantypes import Category, Exclusion, ExclusionIndex, Radix, Special, TraitValue, count_combinations
+from collection.plan.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
 from generator.prompts import parse_prompt
 from generator.settings import BUNDLED_INIT, RENDER_FIELDS, RenderSettings, VideoSettings
 

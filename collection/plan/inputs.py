@@ -11,7 +11,7 @@ from pathlib import Path
 
 from buildfiles.errors import UserError
 
-BUNDLED_JAX = Path(__file__).with_name("assets") / "jax.png"  # what `init_image: jax` means
+BUNDLED_JAX = Path(__file__).parent.parent / "assets" / "jax.png"  # what `init_image: jax` means
 
 
 def project_file(root: Path, rel: str) -> Path:

@@ -1,6 +1,6 @@
 """The plan step's side effects: copy inputs into the build directory and write plan.json.
 
-Everything random lives in `collection.planner` (pure); this module only touches files.
+Everything random lives in `collection.plan.planner` (pure); this module only touches files.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from buildfiles.atomicio import write_chunks
 from buildfiles.errors import UserError
 from buildfiles.hashing import sha256_file
 from buildfiles.plan import PLAN_FILE, CollectionInfo, Plan, PlannedToken, Royalties, collection_to_dict, iter_plan_json, load_plan
-from collection.inputs import BUNDLED_JAX, project_file
-from collection.manifest import Manifest, split_image_prompt
-from collection.planner import Previous, count_combinations, plan_tokens, token_identity
-from collection.state import DONE, RenderState
+from collection.plan.inputs import BUNDLED_JAX, project_file
+from collection.plan.manifest import Manifest, split_image_prompt
+from collection.plan.planner import Previous, count_combinations, plan_tokens, token_identity
+from collection.render.state import DONE, RenderState
 from generator.settings import BUNDLED_INIT
 from generator.weights import pin_models
 
@@ -50,7 +50,7 @@ def default_build_dir(manifest_path: Path, *, draft: bool = False) -> Path:
 
 
 def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSummary:
-    """Write plan.json. Re-planning keeps what it can (see collection.planner) and refuses,
+    """Write plan.json. Re-planning keeps what it can (see collection.plan.planner) and refuses,
     unless `force`, to change or drop a token that was already rendered."""
     build_dir = Path(build_dir)
     target = build_dir / PLAN_FILE

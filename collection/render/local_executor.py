@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from buildfiles.errors import UserError
-from collection.render_events import (BatchFailed, BatchStarted, Checkpoint, Emit, Finished, ImageOut, Progress,
+from collection.render.render_events import (BatchFailed, BatchStarted, Checkpoint, Emit, Finished, ImageOut, Progress,
                                       RunInfo, batch_start)
 
 
@@ -32,7 +32,7 @@ class LocalExecutor:
         self.detail = ""
 
     def device(self, requested: str | None) -> str:
-        from collection.threads import setup_torch
+        from collection.render.threads import setup_torch
 
         self.dev = pick_device(requested)
         n = setup_torch(self.dev, self.threads)
@@ -40,7 +40,7 @@ class LocalExecutor:
         return self.dev
 
     def run(self, models: str, batches: Sequence[Sequence], emit: Emit, should_stop: Callable[[], bool]) -> None:
-        from collection.best_of import Judges
+        from collection.render.best_of import Judges
         from generator.candidates import run_batch
         from generator.loop import Callbacks, Interrupted, Renderer
         from generator.models import load_models
@@ -67,7 +67,7 @@ class LocalExecutor:
             except (UserError, KeyboardInterrupt):
                 raise
             except _out_of_memory() as e:  # the next batch of this size would fail the same way: stop, say what to lower
-                from collection.memory import oom_message
+                from collection.render.memory import oom_message
 
                 raise UserError(oom_message(batch[0].settings.to_dict(), self.dev),
                                 hint="finished tokens and checkpoints are kept; lower the settings and run again",

@@ -1,7 +1,7 @@
 """Planning: expand a validated manifest into tokens, deterministically and stably.
 
 Pure functions only. A combination is one value per category, encoded as an integer in
-mixed radix (see `collection.plantypes`).
+mixed radix (see `collection.plan.plantypes`).
 
 Sampling is Efraimidis–Spirakis weighted sampling without replacement, keyed per
 combination: each combination c gets the key E(c)/w(c), where w(c) is the product of its
@@ -44,9 +44,9 @@ import numpy as np
 
 from buildfiles.errors import UserError
 from buildfiles.plan import PlannedToken
-from collection.manifest import PLACEHOLDER, Manifest, count_targets
-from collection.plantypes import Category, ExclusionIndex, Radix, count_combinations
-from collection.prng import derive_seed, shuffle_in_place, stream
+from collection.plan.manifest import PLACEHOLDER, Manifest, count_targets
+from collection.plan.plantypes import Category, ExclusionIndex, Radix, count_combinations
+from collection.plan.prng import derive_seed, shuffle_in_place, stream
 
 __all__ = ["plan_tokens", "count_combinations", "Previous", "CountsError", "token_identity"]
 

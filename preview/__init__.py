@@ -56,11 +56,11 @@ def make_preview(
 ) -> PreviewReport:
     from rich.console import Console
 
-    from collection.preview.banner import write_banner
-    from collection.preview.chain_status import gateway_base
-    from collection.preview.gallery import write_gallery
-    from collection.preview.rarity_report import print_report, summarize
-    from collection.preview.sources import load_build_view
+    from preview.banner import write_banner
+    from preview.chain_status import gateway_base
+    from preview.gallery import write_gallery
+    from preview.rarity_report import print_report, summarize
+    from preview.sources import load_build_view
 
     if columns < 1 or rows < 1:
         raise UserError("--columns and rows must be at least 1", exit_code=2)
@@ -112,7 +112,7 @@ def make_preview(
 # ---- sheet descriptions (pure) ----------------------------------------------------------
 
 def main_jobs(view, columns: int, rows: int, thumb_size: int):
-    from collection.preview.contact_sheet import SheetJob, paginate, token_tile
+    from preview.contact_sheet import SheetJob, paginate, token_tile
 
     pages = paginate(view.tokens, columns * rows)
     jobs = []
@@ -130,7 +130,7 @@ def main_jobs(view, columns: int, rows: int, thumb_size: int):
 
 def trait_jobs(view, category: str, columns: int, rows: int, thumb_size: int):
     """One paginated sheet per value of `category`: {value: [SheetJob, ...]}."""
-    from collection.preview.contact_sheet import SheetJob, paginate, token_tile
+    from preview.contact_sheet import SheetJob, paginate, token_tile
 
     cat = resolve_category(view.categories, category)
     groups: dict[str, list] = {}
@@ -158,7 +158,7 @@ def trait_jobs(view, category: str, columns: int, rows: int, thumb_size: int):
 def snapshot_tiles(t):
     """The token at each snapshot iteration, then its final image (unless the last snapshot
     is the final image), then its best-of-K candidates; each captioned with iteration, seed, score."""
-    from collection.preview.contact_sheet import Tile
+    from preview.contact_sheet import Tile
 
     render = t.render
     score = f"score {render.score:.4g}" if render and render.score is not None else None
@@ -184,7 +184,7 @@ def snapshot_tiles(t):
 
 def snapshot_job(view, token_id: int, columns: int, thumb_size: int):
     """Snapshots and final image in one row, the candidates in the row below."""
-    from collection.preview.contact_sheet import SheetJob
+    from preview.contact_sheet import SheetJob
 
     try:
         t = view.token(token_id)
@@ -216,11 +216,11 @@ def refresh_gallery(build_dir: Path, *, log=print) -> Path | None:
     Never fails the step that calls it: the chain and IPFS are the truth, the page a view.
     Uses the thumbnails the last preview left, whatever size that was.
     """
-    from collection.preview.banner import BANNER_FILE
-    from collection.preview.chain_status import gateway_base
-    from collection.preview.gallery import GALLERY_FILE, write_gallery
-    from collection.preview.sources import load_build_view
-    from collection.preview.thumbs import THUMB_DIR
+    from preview.banner import BANNER_FILE
+    from preview.chain_status import gateway_base
+    from preview.gallery import GALLERY_FILE, write_gallery
+    from preview.sources import load_build_view
+    from preview.thumbs import THUMB_DIR
 
     build_dir = Path(build_dir)
     if not (build_dir / GALLERY_FILE).exists():
@@ -237,7 +237,7 @@ def refresh_gallery(build_dir: Path, *, log=print) -> Path | None:
 
 
 def _unreadable_is_user_error(fn, *args, **kwargs):
-    from collection.preview.thumbs import UnreadableImage
+    from preview.thumbs import UnreadableImage
 
     try:
         return fn(*args, **kwargs)
@@ -282,7 +282,7 @@ def unique_slugs(values) -> dict[str, str]:
 def _render_with_progress(build_dir, jobs, workers, console, show: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from collection.preview.contact_sheet import render_sheets
+    from preview.contact_sheet import render_sheets
 
     with Progress(
         TextColumn("contact sheets"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -22,8 +22,8 @@ from typing import Callable, Iterable, Sequence
 from PIL import Image, ImageDraw, ImageFont
 
 from buildfiles.atomicio import write_bytes
-from collection.preview.sources import TokenView
-from collection.preview.thumbs import get_thumb
+from preview.sources import TokenView
+from preview.thumbs import get_thumb
 
 BACKGROUND = (24, 24, 27)
 TILE = (39, 39, 42)
@@ -98,7 +98,7 @@ def paginate(items: Sequence, per_page: int) -> list[tuple]:
 
 
 def render_sheet(build_dir: Path, job: SheetJob) -> SheetResult:
-    from collection.preview.banner import draw_corner_ribbon, draw_label_badge, label_text
+    from preview.banner import draw_corner_ribbon, draw_label_badge, label_text
 
     lay = Layout.for_thumb(job.thumb_size, job.caption_lines)
     rows = max(1, math.ceil(len(job.tiles) / job.columns))

@@ -20,8 +20,8 @@ from typing import Any
 from buildfiles.errors import UserError
 from buildfiles.plan import load_plan
 from buildfiles.records import read_record
-from collection.preview.chain_status import ChainStatus, load_chain_status
-from collection.preview.traits import TraitShares, trait_shares
+from preview.chain_status import ChainStatus, load_chain_status
+from preview.traits import TraitShares, trait_shares
 
 RARITY_FILE = "rarity.json"
 _SNAPSHOT_NAME = re.compile(r"^(\d+)\.png$")
@@ -119,7 +119,7 @@ class BuildView:
 
 
 def load_build_view(build_dir: Path | str) -> BuildView:
-    from collection.reroll import effective_plan
+    from collection.render.reroll import effective_plan
 
     build_dir = Path(build_dir)
     plan = effective_plan(build_dir, load_plan(build_dir))  # re-rolled seeds laid over the plan

@@ -1,6 +1,6 @@
 """What an executor hands back to the render driver, and what an executor is.
 
-The driver (collection/render_step.py) owns the plan, the state, which tokens to paint, the
+The driver (collection/render/render_step.py) owns the plan, the state, which tokens to paint, the
 files, the progress display and the report. An executor (local, Ray) only runs batches of
 `generator.loop.TokenJob`s and emits these events, in order per batch:
 

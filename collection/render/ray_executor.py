@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from buildfiles.errors import UserError
-from collection.render_events import (BatchFailed, BatchStarted, Checkpoint, Emit, Finished, ImageOut, Progress, RunInfo,
+from collection.render.render_events import (BatchFailed, BatchStarted, Checkpoint, Emit, Finished, ImageOut, Progress, RunInfo,
                                       batch_start)
 
 INSTALL_HINT = "pip install 'roboz-collection[ray]'   (or: pip install 'ray[client]>=2.9')"
@@ -128,7 +128,7 @@ class RenderWorker:
     """One per device. Loads the models once; then renders batch segments, writing nothing."""
 
     def __init__(self, models: str, device: str, models_dir: str | None, threads: int):
-        from collection.threads import setup_torch
+        from collection.render.threads import setup_torch
 
         setup_torch(device, threads)  # the actor's share of CPUs, not the node's cores
         self.now: dict[str, Any] = {}
@@ -137,7 +137,7 @@ class RenderWorker:
             from generator.loop import Renderer
             from generator.models import load_models
 
-            from collection.best_of import Judges
+            from collection.render.best_of import Judges
 
             self.models = load_models(models, device, Path(models_dir) if models_dir else None)
             self.renderer = Renderer(self.models)
@@ -207,7 +207,7 @@ def connect(ray, address: str | None, opts: RayOptions) -> bool:
         # A Ray head reports usage statistics to Anyscale unless told not to; the tool talks
         # only to endpoints the user named, so the private Ray it starts keeps quiet.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        from collection.threads import available_cpus
+        from collection.render.threads import available_cpus
 
         ray.init(num_cpus=opts.num_cpus or available_cpus(), include_dashboard=False, **quiet)
         return True

@@ -3,14 +3,14 @@
 The driver owns everything but the painting:
 
     plan      RenderSettings built once per token from the plan's data (Plan.render_dict)
-    state     state.sqlite rows (collection.state), under the build directory's lock
+    state     state.sqlite rows (collection.render.state), under the build directory's lock
     selection skip done tokens, resume checkpoints, group by models, make batches
-    writer    atomic files and records (collection.render_writer)
-    progress  live display, plain lines, JSON lines (collection.render_progress)
+    writer    atomic files and records (collection.render.render_writer)
+    progress  live display, plain lines, JSON lines (collection.render.render_progress)
     report    what was rendered, skipped, failed
 
-An executor (collection.local_executor, collection.ray_executor) only runs the batches it is given
-and emits events (collection.render_events); it never touches the build directory. Seams for
+An executor (collection.render.local_executor, collection.render.ray_executor) only runs the batches it is given
+and emits events (collection.render.render_events); it never touches the build directory. Seams for
 other work: `plan_work` decides each token's seed and settings, `render_works` paints any list of
 TokenWork, and an executor is anything with `device`, `run` and `close`.
 """
@@ -32,9 +32,9 @@ from buildfiles.lock import build_lock
 from buildfiles.plan import Plan, PlannedToken, load_plan
 from buildfiles.records import RecordError, image_matches, image_path, read_record
 from buildfiles.rerolls import effective_plan
-from collection.render_events import (BatchFailed, BatchStarted, Checkpoint, Event, Executor, Finished, ImageOut,
+from collection.render.render_events import (BatchFailed, BatchStarted, Checkpoint, Event, Executor, Finished, ImageOut,
                                       Progress, batch_start)
-from collection.render_writer import BuildWriter, TokenWork, clear_partial_writes, load_checkpoint, make_job, warn
+from collection.render.render_writer import BuildWriter, TokenWork, clear_partial_writes, load_checkpoint, make_job, warn
 
 EXECUTORS = ("local", "ray")
 
@@ -96,7 +96,7 @@ def is_done(build_dir: Path, state, work: TokenWork) -> bool:
     Without a state row (state.sqlite lost or replaced), the render record tells: same prompt,
     seed and settings means the same pixels, and the row is written back.
     """
-    from collection.state import DONE
+    from collection.render.state import DONE
 
     image = image_path(build_dir, work.id)
     if not image.exists():
@@ -142,11 +142,11 @@ def stop_on_signals() -> Iterator[list[bool]]:
 def make_executor(executor: str, *, models_dir: Path | None, threads: int | None, ray_address: str | None,
                   ray_options=None) -> Executor:
     if executor == "local":
-        from collection.local_executor import LocalExecutor
+        from collection.render.local_executor import LocalExecutor
 
         return LocalExecutor(models_dir, threads)
     if executor == "ray":
-        from collection.ray_executor import RayExecutor
+        from collection.render.ray_executor import RayExecutor
 
         return RayExecutor(ray_address, models_dir, ray_options)
     raise UserError(f"unknown executor {executor!r}", hint="use --executor local or --executor ray", exit_code=2)
@@ -154,7 +154,7 @@ def make_executor(executor: str, *, models_dir: Path | None, threads: int | None
 
 def make_progress(total: int, skipped: int, progress: bool, log_json: Path | None):
     """Live display on a terminal; plain lines when stdout is not one or with progress=False; JSON lines with log_json."""
-    from collection.render_progress import JsonView, PlainView, RenderProgress, RichView
+    from collection.render.render_progress import JsonView, PlainView, RenderProgress, RichView
 
     views: list = [RichView() if progress and sys.stdout.isatty() else PlainView()]
     if log_json:
@@ -189,7 +189,7 @@ def render_build(build_dir: Path, *, models: str | None = None, device: str | No
 def render_works(build_dir: Path, works: list[TokenWork], ex: Executor, dev: str, *, progress: bool = True,
                  log_json: Path | None = None) -> RenderReport:
     """Paint `works` that are not done yet with executor `ex`; the caller holds the lock."""
-    from collection.state import RenderState
+    from collection.render.state import RenderState
 
     t0 = time.perf_counter()
     report = RenderReport()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from collection.manifest import Manifest, Special
+from collection.plan.manifest import Manifest, Special
 
 DRAFT_MAX_SIZE = 64
 DRAFT_MAX_ITERATIONS = 30

@@ -6,7 +6,7 @@
     animations/{id}.mp4
     renders/{id}.json            the render record (buildfiles.records), with the image's sha256
     checkpoints/{id}.pt          while unfinished
-    state.sqlite                 (collection.state)
+    state.sqlite                 (collection.render.state)
 
 Every file is written atomically, so a crash leaves the old file or the new one, never half.
 """
@@ -23,7 +23,7 @@ from buildfiles import atomicio
 from buildfiles.hashing import sha256_bytes
 from buildfiles.plan import PlannedToken
 from buildfiles.records import ANIMATION_KEY, RenderRecord, image_path, write_record
-from collection.inputs import build_input
+from collection.plan.inputs import build_input
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class TokenWork:
     seed: int
     settings: Any           # generator.settings.RenderSettings
     settings_dict: dict[str, Any]
-    fingerprint: str        # what the pixels depend on (collection.render_step.fingerprint)
+    fingerprint: str        # what the pixels depend on (collection.render.render_step.fingerprint)
     models: str             # canonical models spec, the executor's key for loading ("tiny", "<vqgan>+<clip>")
     label: str              # the public name (PNG text, record, metadata): never a file path
     tiny: bool
@@ -139,7 +139,7 @@ class BuildWriter:
         return r.seed if getattr(r, "seed", None) is not None else self.works[r.id].seed
 
     def finished(self, r) -> RenderRecord:
-        from collection.best_of import write_candidates
+        from collection.render.best_of import write_candidates
         from generator.outputs import mp4_bytes, png_bytes
 
         w = self.works[r.id]

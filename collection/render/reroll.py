@@ -27,7 +27,7 @@ from buildfiles.errors import UserError
 from buildfiles.plan import Plan
 from buildfiles.rerolls import (REROLLS_FILE, REROLLS_FORMAT, Reroll, effective_plan, load_rerolls,  # noqa: F401 (re-exported)
                                 rerolls_path, save_rerolls)
-from collection.prng import derive_seed
+from collection.plan.prng import derive_seed
 
 # Per token: its render outputs. Whole build: files derived from every picture.
 TOKEN_OUTPUTS = ("images/{id}.png", "renders/{id}.json", "snapshots/{id}", "frames/{id}", "animations/{id}.mp4",
@@ -160,7 +160,7 @@ def apply_reroll(build_dir: Path | str, ids: Iterable[int], seeds: dict[int, int
             on_recorded(changes)
         report = None
         if render:
-            from collection.render_step import render_build
+            from collection.render.render_step import render_build
 
             report = render_build(build_dir, only={c.id for c in changes}, **render_options)
     return changes, report

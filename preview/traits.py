@@ -53,7 +53,7 @@ def _manifest_weights(build_dir: Path, plan: Plan):
     if path is None:
         return None, None
     try:
-        from collection.manifest import load_manifest
+        from collection.plan.manifest import load_manifest
 
         return load_manifest(path).categories, path.name
     except Exception:  # noqa: BLE001 - a chart without expectations beats no preview at all

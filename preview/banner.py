@@ -10,8 +10,8 @@ from __future__ import annotations
 from PIL import Image, ImageDraw, ImageFont
 
 from buildfiles.atomicio import write_bytes
-from collection.preview.sources import BuildView, TokenView
-from collection.preview.thumbs import UnreadableImage
+from preview.sources import BuildView, TokenView
+from preview.thumbs import UnreadableImage
 from metadata.banner import BANNER_NAME, BANNER_TILE, BANNER_TILES, UnreadablePicture, banner_ids, compose_banner
 
 BANNER_FILE = f"images/{BANNER_NAME}"   # build-relative: the very file the metadata step publishes

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from buildfiles.atomicio import write_text
-from collection.preview.chain_status import ChainStatus
-from collection.preview.rarity_report import RaritySummary, missing_hint, summarize
-from collection.preview.sources import BuildView, TokenView
-from collection.preview.thumbs import cached_thumb_path
+from preview.chain_status import ChainStatus
+from preview.rarity_report import RaritySummary, missing_hint, summarize
+from preview.sources import BuildView, TokenView
+from preview.thumbs import cached_thumb_path
 from generator.prompts import split_prompts  # pure string parsing: the renderer's own reading of a prompt
 
 GALLERY_FILE = "gallery.html"

@@ -13,7 +13,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from collection.preview.sources import BuildView, TokenView
+from preview.sources import BuildView, TokenView
 
 
 @dataclass(frozen=True)

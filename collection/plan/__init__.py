@@ -1,0 +1,1 @@
+"""Planning: the manifest, its validation, trait expansion, seeds and the frozen plan."""

@@ -1,0 +1,1 @@
+"""The render driver: build state, executors, progress and the files each token writes."""
