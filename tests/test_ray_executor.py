@@ -21,7 +21,7 @@ import pytest
 
 from buildfiles.errors import UserError
 from collection.render.render_step import render_build
-from collection.render.state import DONE, RenderState
+from buildfiles.state import DONE, RenderState
 
 TOKENS = [{"prompt": f"a robot number {i}:1 | blur:-0.5", "seed": 100 + i} for i in range(6)]
 SAME = {"iterations": 12, "checkpoint_every": 4, "batch_size": 2, "snapshots": [4], "video": {"every": 4, "fps": 4}}

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from collection.render.render_step import render_build
-from collection.render.state import DONE, RenderState
+from buildfiles.state import DONE, RenderState
 
 
 def pixels(path):

@@ -19,7 +19,7 @@ from buildfiles.plan import PLAN_FILE, CollectionInfo, Plan, PlannedToken, Royal
 from collection.plan.inputs import BUNDLED_JAX, project_file
 from collection.plan.manifest import Manifest, split_image_prompt
 from collection.plan.planner import Previous, count_combinations, plan_tokens, token_identity
-from collection.render.state import DONE, RenderState
+from buildfiles.state import DONE, RenderState
 from generator.settings import BUNDLED_INIT
 from generator.weights import pin_models
 

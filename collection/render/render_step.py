@@ -3,7 +3,7 @@
 The driver owns everything but the painting:
 
     plan      RenderSettings built once per token from the plan's data (Plan.render_dict)
-    state     state.sqlite rows (collection.render.state), under the build directory's lock
+    state     state.sqlite rows (buildfiles.state), under the build directory's lock
     selection skip done tokens, resume checkpoints, group by models, make batches
     writer    atomic files and records (collection.render.render_writer)
     progress  live display, plain lines, JSON lines (collection.render.render_progress)
@@ -96,7 +96,7 @@ def is_done(build_dir: Path, state, work: TokenWork) -> bool:
     Without a state row (state.sqlite lost or replaced), the render record tells: same prompt,
     seed and settings means the same pixels, and the row is written back.
     """
-    from collection.render.state import DONE
+    from buildfiles.state import DONE
 
     image = image_path(build_dir, work.id)
     if not image.exists():
@@ -189,7 +189,7 @@ def render_build(build_dir: Path, *, models: str | None = None, device: str | No
 def render_works(build_dir: Path, works: list[TokenWork], ex: Executor, dev: str, *, progress: bool = True,
                  log_json: Path | None = None) -> RenderReport:
     """Paint `works` that are not done yet with executor `ex`; the caller holds the lock."""
-    from collection.render.state import RenderState
+    from buildfiles.state import RenderState
 
     t0 = time.perf_counter()
     report = RenderReport()

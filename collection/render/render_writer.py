@@ -6,7 +6,7 @@
     animations/{id}.mp4
     renders/{id}.json            the render record (buildfiles.records), with the image's sha256
     checkpoints/{id}.pt          while unfinished
-    state.sqlite                 (collection.render.state)
+    state.sqlite                 (buildfiles.state)
 
 Every file is written atomically, so a crash leaves the old file or the new one, never half.
 """
