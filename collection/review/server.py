@@ -10,7 +10,9 @@
 Anything else, and anything without the secret, is refused (403) before a file is looked at.
 The secret is compared in constant time; the Host header must be this server's (a DNS-rebinding
 page cannot borrow the browser); POSTs must carry JSON and, when the browser sends an Origin,
-this server's. Applying runs `roboz-collection reroll BUILD --from-review` in a child process:
+this server's. Behind a proxy (Colab's port proxy, an SSH tunnel with another name) the page comes
+from another origin: `public_origins` names each one the caller trusts, exactly (scheme, host,
+port), and only those join the accepted Host and Origin values. Applying runs `roboz-collection reroll BUILD --from-review` in a child process:
 the reroll command's own code, lock and signal handling, and a crash there never takes the page down.
 """
 
@@ -27,7 +29,8 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
+from urllib.parse import urlsplit
 
 from collection.review.decisions import load_decisions, parse_decision, save_decisions
 
@@ -106,7 +109,9 @@ def _record(build_dir: Path, token_id: int) -> dict[str, Any] | None:
 class ReviewServer:
     """`with ReviewServer(build) as s: print(s.url)`; serves on a thread until closed."""
 
-    def __init__(self, build_dir: Path | str, *, reroll_args: list[str] | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, build_dir: Path | str, *, reroll_args: list[str] | None = None, host: str = "127.0.0.1", port: int = 0,
+                 public_origins: Sequence[str] = ()):
+        self.public_origins = tuple(dict.fromkeys(public_origin(o) for o in public_origins))  # checked before binding
         self.build_dir = Path(build_dir).resolve()
         self.secret = secrets.token_urlsafe(24)
         self.reroll_args = list(reroll_args or [])
@@ -123,6 +128,17 @@ class ReviewServer:
     @property
     def url(self) -> str:
         return f"{self.origin}/{self.secret}/"
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """Host header values a request may carry: this server's, and each trusted public origin's."""
+        return frozenset({f"{self.host}:{self.port}", f"localhost:{self.port}",
+                          *(urlsplit(o).netloc for o in self.public_origins)})
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """Origin header values a POST may carry."""
+        return frozenset({self.origin, f"http://localhost:{self.port}", *self.public_origins})
 
     def start(self) -> "ReviewServer":
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="review-server", daemon=True)
@@ -208,7 +224,7 @@ def _handler(server: ReviewServer):
 
         def _route(self) -> str | None:
             """The path after /SECRET/, or None (refused) when the secret or host is wrong."""
-            if self.headers.get("Host") not in (f"{server.host}:{server.port}", f"localhost:{server.port}"):
+            if self.headers.get("Host") not in server.hosts:
                 return None
             path = self.path.split("?", 1)[0]
             parts = path.split("/", 2)  # "", secret, rest
@@ -250,7 +266,7 @@ def _handler(server: ReviewServer):
             if rest is None:
                 return self._refuse()
             origin = self.headers.get("Origin")
-            if origin is not None and origin not in (server.origin, f"http://localhost:{server.port}"):
+            if origin is not None and origin not in server.origins:
                 return self._refuse()
             if not (self.headers.get("Content-Type") or "").startswith("application/json"):
                 return self._refuse(415, "send JSON")
@@ -284,8 +300,24 @@ CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
+def public_origin(text: str) -> str:
+    """An origin to trust, normalised ("https://host" or "http://host:port"), or ValueError saying why
+    not. Only a bare origin: no path, query, credentials or wildcard, so the allowance stays narrow."""
+    try:
+        u = urlsplit(text.strip())
+        port = u.port
+    except ValueError:
+        raise ValueError(f"public origin {text!r} is not a URL") from None
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError(f"public origin {text!r} must be http(s)://HOST[:PORT]")
+    if u.username or u.password or "*" in u.netloc or u.path not in ("", "/") or u.query or u.fragment:
+        raise ValueError(f"public origin {text!r} must be an origin alone (scheme, host, port): no path, credentials or wildcard")
+    default = {"http": 80, "https": 443}[u.scheme]
+    return f"{u.scheme}://{u.hostname}" + (f":{port}" if port not in (None, default) else "")
+
+
 def _page() -> bytes:
     return (HERE / "page.html").read_bytes()
 
 
-__all__ = ["ReviewServer", "build_state"]
+__all__ = ["ReviewServer", "build_state", "public_origin"]
