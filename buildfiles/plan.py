@@ -15,7 +15,8 @@ Layout (keys sorted on disk):
       "categories": ["colour", "object", ...],          # trait categories in manifest order
       "render": {<RenderSettings.to_dict()>},          # defaults for every token
       "inputs": {"inputs/jax.png": "<sha256>", ...},    # files copied into the build dir
-      "tokens": [{id, name, special, traits: {category: value}, prompt, seed, render: {overrides}}]
+      "tokens": [{id, name, special, traits: {category: value}, prompt, seed, render: {overrides}}],
+      "sale": {payout, reserve, reveal, phases: [...]}   # only when the manifest has `sale:`
     }
 """
 
@@ -74,6 +75,7 @@ class Plan:
     inputs: dict[str, str]
     tokens: tuple[PlannedToken, ...]
     category_order: tuple[str, ...] = ()
+    sale: dict[str, Any] | None = None   # the manifest's `sale:` (collection.plan.sale.SaleSpec.to_dict())
 
     def render_dict(self, token: PlannedToken) -> dict[str, Any]:
         """One token's render settings as data: the plan's defaults with the token's overrides.
@@ -161,6 +163,7 @@ def plan_from_dict(raw: dict[str, Any]) -> Plan:
         inputs=dict(raw.get("inputs") or {}),
         tokens=tokens,
         category_order=tuple(order),
+        sale=raw.get("sale"),
     )
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from buildfiles.errors import UserError
 from collection.plan.inputs import project_file
+from collection.plan.sale import KNOWN_KEYS as SALE_KEYS, SaleSpec, validate_sale
 from collection.plan.plantypes import Category, Exclusion, ExclusionIndex, Radix, Special, TraitValue, count_combinations
 from collection.plan.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
 from generator.prompts import parse_prompt
@@ -87,6 +88,7 @@ class ManifestSpec(_Strict):
     traits: Any                      # checked by hand
     exclude: list[Any] = []
     specials: list[SpecialSpec] = []
+    sale: Any = None                 # checked by collection/plan/sale.py
 
 
 _KNOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
@@ -99,6 +101,7 @@ _KNOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("specials", "*"): tuple(SpecialSpec.model_fields),
     ("specials", "*", "render"): RENDER_FIELDS,
     ("specials", "*", "render", "video"): tuple(f.name for f in dc_fields(VideoSettings)),
+    **SALE_KEYS,
 }
 
 
@@ -118,6 +121,7 @@ class Manifest:
     exclusions: tuple[Exclusion, ...]
     specials: tuple[Special, ...]
     warnings: tuple["Problem", ...] = ()   # things that plan but probably not as meant (exit 0)
+    sale: SaleSpec | None = None            # the drop, when the manifest has a `sale:` section
     source: LoadedYaml | None = field(default=None, compare=False, repr=False)  # for lines in later errors
 
     def where(self, *path: Any) -> str:
@@ -261,6 +265,7 @@ def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> M
     exclusions = _validate_exclusions(c, data.get("exclude"), categories)
     specials = _validate_specials(c, data.get("specials"), data.get("render") or {})
     supply = _validate_supply(c, data.get("collection"))
+    sale = validate_sale(c, data.get("sale"), root, supply, lambda e, at: _add_pydantic_errors(c, e, at))
     if spec is not None:
         _validate_token_name(c, spec.collection.token_name)
 
@@ -343,6 +348,7 @@ def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> M
         exclusions=exclusions,
         specials=tuple(specials),
         warnings=tuple(warnings),
+        sale=sale,
         source=doc,
     )
 

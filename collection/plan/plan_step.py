@@ -102,6 +102,8 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
         "render": render,
         "inputs": {rel: sha for rel, sha in sorted(inputs.values())},
     }
+    if m.sale is not None:  # only then: plans of manifests without a sale stay byte-identical
+        header["sale"] = m.sale.to_dict()
     previous = Previous({token_identity(t): t for t in old.tokens}, frozenset(rendered)) if old else None
     tokens = (_rewrite_token(t, inputs) for t in plan_tokens(m, previous))
     new = build_dir / f".{PLAN_FILE}.new"

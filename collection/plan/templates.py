@@ -51,4 +51,13 @@ specials:
   - name: Brave little rusty roboz
     prompt: "Brave little rusty roboz"
     render: {iterations: 1000}
+
+# A drop: collectors mint from a page (README, "Sell it: a drop"). Uncomment to sell.
+# sale:
+#   payout: "0x000000000000000000000000000000000000dEaD"   # withdraw sends the proceeds here
+#   reserve: 2                 # minted to the artist before any phase
+#   reveal: fair               # placeholder until `reveal` draws the offset; or none
+#   phases:                    # up to 4, in order; times in UTC with a Z; prices in ETH, in quotes
+#     - {name: allowlist, start: "2026-12-20T18:00:00Z", price: "0.01", per_wallet: 2, allowlist: allowlist.csv}
+#     - {name: public, start: "2026-12-21T18:00:00Z", price: "0.02", per_wallet: 5}
 """
