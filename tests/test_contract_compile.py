@@ -21,7 +21,7 @@ def test_artifact_records_compiler_settings_and_sources():
     assert len(a["source_sha256"]) == 64
     names = {x.get("name") for x in a["abi"]}
     for fn in ("mintBatch", "tokenURI", "contractURI", "setProvenanceHash", "royaltyInfo", "withdraw",
-               "publicMint", "setBaseURI", "ContractURIUpdated", "BatchMetadataUpdate", "MetadataUpdate"):
+               "mint", "setSale", "reveal", "setBaseURI", "ContractURIUpdated", "BatchMetadataUpdate", "MetadataUpdate"):
         assert fn in names
     # Deployable: creation code, and runtime code under the EIP-170 size limit (24,576 bytes).
     assert a["bytecode"].startswith("0x60") and len(a["deployedBytecode"]) // 2 - 1 < 24_576
