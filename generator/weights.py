@@ -71,12 +71,18 @@ class HashMismatch(UserError):
     pass
 
 
-def verify_sha256(path: Path, expected: str, what: str) -> None:
+# An artist's own file has no source to fetch from: the plan pinned it, so either the change was meant
+# (plan again, which pins the new file) or it was not (put the old file back).
+OWN_FILE_CHANGED = ("restore the original file, or if you changed it on purpose plan again: `roboz-collection plan "
+                    "MANIFEST --force` pins the new file (tokens rendered with the old one are painted again)")
+
+
+def verify_sha256(path: Path, expected: str, what: str, hint: str | None = None) -> None:
     got = sha256_file(path)
     if got != expected:
         raise HashMismatch(
             f"{path} ({what}) has sha256 {got}, expected {expected}; refusing to load it",
-            hint=f"delete it and fetch again, or restore the original file",
+            hint=hint or "delete it and fetch again, or restore the original file",
         )
 
 
@@ -237,6 +243,12 @@ def require_files(choice: ModelChoice, models_dir: Path | None) -> tuple[Path, P
     root = models_root(models_dir)
     if not choice.pinned:
         choice = pin_files(choice)
+    gone = missing_own_files(choice)
+    if gone:
+        f, p = gone[0]
+        raise UserError(f"models.{f}: file {p} not found (plan.json pinned it with its sha256)",
+                        hint="put the file back there (a moved project keeps files inside its folder with it), "
+                             "or fix render.models and plan again", exit_code=2)
     vq, cl = choice.vqgan, choice.clip
     need = []
     if isinstance(vq, str):
@@ -254,8 +266,8 @@ def require_files(choice: ModelChoice, models_dir: Path | None) -> tuple[Path, P
         )
     if isinstance(vq, VQGANFiles):
         config, ckpt = Path(vq.config), Path(vq.checkpoint)
-        verify_sha256(config, vq.config_sha256, f"VQGAN config {vq.name}")  # type: ignore[arg-type]
-        verify_sha256(ckpt, vq.checkpoint_sha256, f"VQGAN {vq.name}")  # type: ignore[arg-type]
+        verify_sha256(config, vq.config_sha256, f"VQGAN config {vq.name}", OWN_FILE_CHANGED)  # type: ignore[arg-type]
+        verify_sha256(ckpt, vq.checkpoint_sha256, f"VQGAN {vq.name}", OWN_FILE_CHANGED)  # type: ignore[arg-type]
     else:
         spec = VQGANS[vq]
         if spec.ckpt_sha256:
@@ -267,7 +279,7 @@ def require_files(choice: ModelChoice, models_dir: Path | None) -> tuple[Path, P
             ckpt = verified_path(root, str(st.relative_to(root)), spec.hash_file, spec.name)
     if isinstance(cl, CLIPFile):
         clip_path = Path(cl.file)
-        verify_sha256(clip_path, cl.sha256, f"CLIP {cl.name}")  # type: ignore[arg-type]
+        verify_sha256(clip_path, cl.sha256, f"CLIP {cl.name}", OWN_FILE_CHANGED)  # type: ignore[arg-type]
     else:
         clip_path = root / CLIPS[cl].file
         verify_sha256(clip_path, CLIPS[cl].sha256, f"CLIP {cl}")

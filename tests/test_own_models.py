@@ -110,7 +110,7 @@ def test_build_pins_hashes_uses_the_files_and_names_the_model(project, capsys):
     plan = _plan_header(build)
     spec = plan["render"]["models"]
     w = project / "weights"
-    assert spec["vqgan"]["checkpoint"] == str(w / "jax.ckpt")
+    assert spec["vqgan"]["checkpoint"] == "../weights/jax.ckpt"  # relative to the build folder: the project can move
     assert spec["vqgan"]["sha256"] == {"config": sha256_file(w / "jax.yaml"), "checkpoint": sha256_file(w / "jax.ckpt")}
     assert spec["clip"]["sha256"] == sha256_file(w / "jax-clip.pt")
     for tid in (1, 2):
@@ -120,7 +120,7 @@ def test_build_pins_hashes_uses_the_files_and_names_the_model(project, capsys):
         assert {"trait_type": "Model", "value": "Jax fine-tune+jax-clip"} in md["attributes"]
         assert str(project) not in json.dumps(md)  # no local paths in public metadata
     # the loader really used the fine-tuned checkpoint, not the tiny pair
-    m = load_models(spec, "cpu")
+    m = load_models(parse_models(spec, base=build), "cpu")
     tiny_sd = torch.load(project.parent / "tiny-src" / FILES[1], weights_only=False)["state_dict"]
     assert torch.allclose(m.vqgan.decoder.conv_out.bias, tiny_sd["decoder.conv_out.bias"] + 0.25)
 

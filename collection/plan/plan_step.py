@@ -5,6 +5,7 @@ Everything random lives in `collection.plan.planner` (pure); this module only to
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections import Counter
@@ -60,7 +61,7 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
     summary = PlanSummary(build_dir=build_dir, combinations=total, allowed=allowed, state_note=note)
     summary.counts = {c.name: Counter() for c in m.categories}
     summary.replanned = target.exists()
-    render = _rewrite_render(m.render.to_dict(), inputs)
+    render = _rewrite_render(m.render.to_dict(), inputs, m.root, build_dir)
     old_by_id = {t.id: t for t in old.tokens} if old else {}
     old_render = old.render if old else {}
     seen_ids: set[int] = set()
@@ -105,7 +106,7 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
     if m.sale is not None:  # only then: plans of manifests without a sale stay byte-identical
         header["sale"] = m.sale.to_dict()
     previous = Previous({token_identity(t): t for t in old.tokens}, frozenset(rendered)) if old else None
-    tokens = (_rewrite_token(t, inputs) for t in plan_tokens(m, previous))
+    tokens = (_rewrite_token(t, inputs, m.root, build_dir) for t in plan_tokens(m, previous))
     new = build_dir / f".{PLAN_FILE}.new"
     write_chunks(new, iter_plan_json(header, counted(tokens)))
     if summary.replanned:
@@ -179,10 +180,10 @@ def _copy_inputs(m: Manifest, build_dir: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _rewrite_render(render: dict[str, Any], inputs: dict[str, tuple[str, str]]) -> dict[str, Any]:
+def _rewrite_render(render: dict[str, Any], inputs: dict[str, tuple[str, str]], root: Path, build_dir: Path) -> dict[str, Any]:
     r = dict(render)
     if isinstance(r.get("models"), dict):  # own model files: their sha256 pinned here, checked on every load
-        r["models"] = pin_models(r["models"])
+        r["models"] = _portable_models(pin_models(r["models"]), root, build_dir)
     if isinstance(r.get("init_image"), str):
         r["init_image"] = inputs[r["init_image"]][0]
     if r.get("image_prompts"):
@@ -194,10 +195,31 @@ def _rewrite_render(render: dict[str, Any], inputs: dict[str, tuple[str, str]]) 
     return r
 
 
-def _rewrite_token(t: PlannedToken, inputs: dict[str, tuple[str, str]]) -> PlannedToken:
+def _rewrite_token(t: PlannedToken, inputs: dict[str, tuple[str, str]], root: Path, build_dir: Path) -> PlannedToken:
     if not t.render:
         return t
-    return PlannedToken(t.id, t.name, t.special, t.traits, t.prompt, t.seed, _rewrite_render(t.render, inputs))
+    return PlannedToken(t.id, t.name, t.special, t.traits, t.prompt, t.seed, _rewrite_render(t.render, inputs, root, build_dir))
+
+
+def _portable_models(spec: Any, root: Path, build_dir: Path) -> Any:
+    """Own model files inside the project (the manifest's folder) as paths relative to the build
+    directory, like every other path in plan.json: a project moved, or rendered on another
+    machine, finds them again, and the sha256 pinned beside each keeps them honest. Files outside
+    the project (a shared weights folder, a mounted drive) keep their absolute path."""
+    if not isinstance(spec, dict):
+        return spec
+    project, build = Path(root).resolve(), Path(build_dir).resolve()
+
+    def rel(path: str) -> str:
+        p = Path(path)
+        return Path(os.path.relpath(p, build)).as_posix() if p.is_relative_to(project) else path
+
+    out = dict(spec)
+    if isinstance(out.get("vqgan"), dict):
+        out["vqgan"] = {**out["vqgan"], "config": rel(out["vqgan"]["config"]), "checkpoint": rel(out["vqgan"]["checkpoint"])}
+    if isinstance(out.get("clip"), dict):
+        out["clip"] = {**out["clip"], "file": rel(out["clip"]["file"])}
+    return out
 
 
 def _collection_info(m: Manifest, inputs: dict[str, tuple[str, str]], allowed: int) -> CollectionInfo:

@@ -67,9 +67,16 @@ def _fingerprint(prompt: str | None, seed: int, settings_dict: dict[str, Any]) -
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def plan_work(plan: Plan, models: str | None = None, device: str = "cpu", only: set[int] | None = None) -> list[TokenWork]:
+def plan_work(plan: Plan, models: str | None = None, device: str = "cpu", only: set[int] | None = None,
+              build_dir: Path | None = None) -> list[TokenWork]:
     """The plan's tokens (those in `only`, when given) as TokenWork: settings built once from the plan's
-    data; the seed is the plan's (buildfiles.rerolls.effective_plan lays re-rolled seeds over it first)."""
+    data; the seed is the plan's (buildfiles.rerolls.effective_plan lays re-rolled seeds over it first).
+
+    Own model files that plan.json names relative to the build directory are found from `build_dir`
+    for loading, while fingerprints and records keep the plan's relative paths: a moved project's
+    finished tokens stay finished."""
+    from dataclasses import replace
+
     from generator.registry import parse_models
     from generator.settings import RenderSettings
 
@@ -83,8 +90,10 @@ def plan_work(plan: Plan, models: str | None = None, device: str = "cpu", only: 
         settings = RenderSettings.from_dict(data)
         if settings.precision == "fp16" and not device.startswith("cuda"):
             raise UserError("precision fp16 needs a CUDA device", hint="use precision bf16 or fp32 on CPU", exit_code=2)
-        choice = parse_models(settings.models)
+        choice = parse_models(settings.models, base=Path(build_dir).resolve() if build_dir is not None else None)
         sd = settings.to_dict()
+        if choice.files:
+            settings = replace(settings, models=choice.to_spec())
         out.append(TokenWork(token, token.seed, settings, sd, fingerprint(token, sd), str(choice), choice.label, choice.tiny,
                              choice.test_label))
     return out
@@ -181,7 +190,8 @@ def render_build(build_dir: Path, *, models: str | None = None, device: str | No
                            ray_options=ray_options)
         try:
             dev = ex.device(device)
-            return render_works(build_dir, plan_work(plan, models, dev, only), ex, dev, progress=progress, log_json=log_json)
+            return render_works(build_dir, plan_work(plan, models, dev, only, build_dir), ex, dev, progress=progress,
+                                log_json=log_json)
         finally:
             ex.close()
 

@@ -54,5 +54,7 @@ def demo_files(root: Path | None = None, sha256: dict[str, str] | None = None) -
             hint="reinstall roboz-collection, or train them: python -m generator.demo.train",
         )
     for f in FILES:
-        verify_sha256(root / f, sha256[f], f"demo model {f}")
+        verify_sha256(root / f, sha256[f], f"demo model {f}",  # shipped with the package: nothing to fetch
+                      "reinstall roboz-collection (in a checkout: `git checkout generator/demo/weights`), "
+                      "or train the pair again: python -m generator.demo.train")
     return root / VQGAN_CONFIG, root / VQGAN_CKPT, root / CLIP_FILE
