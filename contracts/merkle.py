@@ -95,7 +95,8 @@ class StandardMerkleTree:
 
     def _index_of(self, address: str, allowance: int | str) -> int:
         h = leaf_hash(address, allowance)
-        for _, ti in self.values:
+        # The last of duplicate values, like the npm package's lookup (both proofs verify).
+        for _, ti in reversed(self.values):
             if self.tree[ti] == h:
                 return ti
         raise KeyError(f"({address}, {allowance}) is not in the allowlist")
