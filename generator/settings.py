@@ -16,6 +16,8 @@ from pydantic import BeforeValidator, Field
 
 from buildfiles.errors import UserError
 from generator.registry import parse_models
+from generator.story import StoryStep, story_from_data, story_to_data
+from generator.zoom import ZoomSettings, zoom_from_data
 
 Optimiser = Literal["adam", "adamw", "adagrad", "adamax", "rmsprop"]
 Augment = Literal["flip", "affine", "perspective", "jitter", "sharpness", "noise", "erasing", "resized_crop"]
@@ -73,6 +75,14 @@ class RenderSettings:
     # `judge`, a CLIP other than the guide (None: the default partner of the guide's CLIP).
     candidates: Annotated[int, Field(gt=0, le=64)] = 1
     judge: str | None = None
+    # Story mode (generator/story.py): prompts that follow the token's own at set iterations,
+    # "b^c" with change_every, or [{at, prompt}]. Zoom video (generator/zoom.py): the last
+    # zoom.frames × zoom.iterations iterations, each frame the one before zoomed and painted again.
+    story: str | tuple[StoryStep, ...] = ()
+    change_every: Annotated[int, Field(gt=0)] | None = None
+    zoom: ZoomSettings | None = None
+    # The picture as it stands every N iterations (kind "preview": progress/{id}.png, paint's display).
+    preview_every: Annotated[int, Field(gt=0)] | None = None
 
     def __post_init__(self) -> None:
         _check_models(self.models)  # also when built directly (plan.json, --models), not through pydantic
@@ -87,6 +97,14 @@ class RenderSettings:
             guide = self.models.partition("+")[2].strip() or "ViT-B/32"
             if self.judge == guide:
                 raise ValueError(f"judge {self.judge} is the guide's own CLIP (the optimiser games its score); choose another")
+        if self.story or self.change_every is not None:
+            from generator import story
+
+            story.check(self.story, self.change_every, self.iterations)
+        if self.zoom is not None:
+            from generator import zoom
+
+            zoom.check(self.iterations, self.zoom)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -98,6 +116,8 @@ class RenderSettings:
         d["size"] = list(self.size)
         for k in ("snapshots", "augments", "image_prompts", "noise_prompts"):
             d[k] = list(d[k])
+        if "story" in d:
+            d["story"] = story_to_data(self.story)
         return d
 
     @classmethod
@@ -115,6 +135,10 @@ class RenderSettings:
                 d[k] = tuple(d[k])
         if isinstance(d.get("video"), dict):
             d["video"] = VideoSettings(**d["video"])
+        if "story" in d:
+            d["story"] = story_from_data(d["story"])
+        if "zoom" in d:
+            d["zoom"] = zoom_from_data(d["zoom"])
         return cls(**d)
 
     def with_overrides(self, overrides: dict[str, Any]) -> "RenderSettings":
@@ -122,6 +146,6 @@ class RenderSettings:
         return RenderSettings.from_dict(merged)
 
 
-_OMIT_DEFAULT = {"candidates": 1, "judge": None}
+_OMIT_DEFAULT = {"candidates": 1, "judge": None, "story": (), "change_every": None, "zoom": None, "preview_every": None}
 
 RENDER_FIELDS = tuple(f.name for f in fields(RenderSettings))

@@ -7,6 +7,8 @@ friends are imported inside `run`, so `roboz-collection mint --help` starts fast
 
 # Order shown in `roboz-collection --help`: the pipeline's order.
 COMMAND_MODULES = (
+    "paint",       # the studio: one prompt, then its variations, before any manifest
+    "variations",
     "init",
     "validate",
     "plan",
