@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "preview",
     "publish",
     "mint",
+    "sale",        # the drop: sale, reveal, withdraw, verify
     "models",
     "demo",
 )
