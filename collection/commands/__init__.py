@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "publish",
     "mint",
     "sale",        # the drop: sale, reveal, withdraw, verify
+    "reveal",
+    "withdraw",
     "models",
     "demo",
 )
