@@ -40,13 +40,10 @@ from buildfiles.errors import UserError
 from generator.cutouts import normalize
 from generator.loop import Callbacks, Interrupted, TokenJob, make_batches, to_pil
 from generator.prompts import split_prompts
-from generator.registry import CLIPS, TINY, parse_models
+from generator.judges import JudgeChoice, judge_choice  # noqa: F401 (the one rule; re-exported for callers)
+from generator.registry import CLIPS
 
 CANDIDATES_FORMAT = "roboz-candidates/1"
-# Model pairs whose CLIP is the only one there is (the tiny test pair, demo pairs named demo*):
-# they judge with it, labelled so.
-OWN_JUDGE_PAIRS = (TINY, "demo")
-DEFAULT_JUDGE = {"ViT-B/32": "ViT-B/16"}  # the guide's CLIP -> its judge; any other guide -> ViT-B/32
 SCORE_DECIMALS = 6
 
 
@@ -115,41 +112,6 @@ def rank(scores: Sequence[float]) -> list[int]:
 
 
 # ---- the judge ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class JudgeChoice:
-    clip: str    # a CLIP name from the registry, or the guide pair's name when `own`
-    own: bool    # the guide's own CLIP (test/demo pairs only)
-
-    @property
-    def label(self) -> str:
-        return f"{self.clip} (the guide's own CLIP: this pair has no other)" if self.own else self.clip
-
-
-def judge_choice(guide_models, judge: str | None) -> JudgeChoice:
-    """Which CLIP judges candidates painted by `guide_models` (a models spec, as render settings hold it).
-
-    render.judge when given, else the default partner of the guide's CLIP (a CLIP file of one's
-    own is judged by ViT-B/32). The tiny and demo pairs have only their own CLIP.
-    """
-    guide = parse_models(guide_models)
-    vq_name = getattr(guide.vqgan, "name", guide.vqgan)
-    if guide.tiny or vq_name.startswith(OWN_JUDGE_PAIRS):
-        pair = TINY if guide.tiny else vq_name
-        if judge is not None:
-            raise UserError(f"render.judge: {judge!r} cannot judge the {pair!r} models",
-                            hint=f"leave render.judge out: the {pair} pair judges with its own CLIP", exit_code=2)
-        return JudgeChoice(pair, True)
-    guide_clip = guide.clip if isinstance(guide.clip, str) else None  # None: a CLIP file of one's own
-    if judge is None:
-        return JudgeChoice(DEFAULT_JUDGE.get(guide_clip, "ViT-B/32"), False)
-    if judge not in CLIPS:
-        raise UserError(f"render.judge: unknown CLIP {judge!r}", hint=f"choose one of: {', '.join(CLIPS)}", exit_code=2)
-    if judge == guide_clip:
-        raise UserError(f"render.judge: {judge} is the guide's own CLIP; the optimiser games the guide's score",
-                        hint=f"choose another CLIP, e.g. {DEFAULT_JUDGE.get(guide_clip, 'ViT-B/32')}", exit_code=2)
-    return JudgeChoice(judge, False)
-
 
 class Judge:
     """Scores whole images against a prompt with one CLIP."""

@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from buildfiles.errors import UserError
-from generator.registry import parse_models
+from generator.judges import judge_choice
+from generator.registry import DEFAULT_CLIP, DEFAULT_VQGAN, parse_models
 from generator.story import StoryStep, story_from_data, story_to_data
 from generator.zoom import ZoomSettings, zoom_from_data
 
@@ -23,7 +24,7 @@ Optimiser = Literal["adam", "adamw", "adagrad", "adamax", "rmsprop"]
 Augment = Literal["flip", "affine", "perspective", "jitter", "sharpness", "noise", "erasing", "resized_crop"]
 Precision = Literal["fp32", "bf16", "fp16"]
 
-DEFAULT_MODELS = "vqgan_imagenet_f16_16384+ViT-B/32"
+DEFAULT_MODELS = f"{DEFAULT_VQGAN}+{DEFAULT_CLIP}"
 BUNDLED_INIT = "jax"  # the stand-in sketch shipped in collection/assets/jax.png
 
 
@@ -89,14 +90,11 @@ class RenderSettings:
         late = [s for s in self.snapshots if s > self.iterations]
         if late:
             raise ValueError(f"snapshots {late} come after the last iteration ({self.iterations})")
-        if self.judge is not None:
-            from generator.registry import CLIPS
-
-            if self.judge not in CLIPS:
-                raise ValueError(f"judge {self.judge!r} is not a known CLIP; choose one of: {', '.join(CLIPS)}")
-            guide = self.models.partition("+")[2].strip() or "ViT-B/32"
-            if self.judge == guide:
-                raise ValueError(f"judge {self.judge} is the guide's own CLIP (the optimiser games its score); choose another")
+        if self.judge is not None:  # the rule the halving loads its judge by (a mapping of own files included)
+            try:
+                judge_choice(parse_models(self.models, base="/"), self.judge)
+            except UserError as e:
+                raise ValueError(e.message + (f"; {e.hint}" if e.hint else "")) from None
         if self.story or self.change_every is not None:
             from generator import story
 
