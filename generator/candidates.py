@@ -253,6 +253,7 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
     """
     s = jobs[0].settings
     schedule = halving_schedule(s.iterations, s.candidates)
+    threads = renderer.use_threads(jobs)  # a resumed batch paints with the count its checkpoint recorded
     tokens = [_restore(j) for j in jobs]
     t0 = time.perf_counter()
 
@@ -260,7 +261,7 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
         return tok.prior_seconds + (time.perf_counter() - t0) / len(tokens)
 
     def emit(tok: _Token) -> None:
-        cb.on_checkpoint(tok.job.id, _checkpoint(tok, seconds(tok)))
+        cb.on_checkpoint(tok.job.id, {**_checkpoint(tok, seconds(tok)), "threads": threads})
 
     # Each live candidate runs as a job of its own, under a private id (negative: never a token's),
     # so the loop's callbacks say which candidate they are about.

@@ -66,6 +66,12 @@ class TokenJob:
     checkpoint: dict[str, Any] | None = None  # from an earlier, interrupted run
 
 
+def checkpoint_threads(ck: dict[str, Any] | None) -> int | None:
+    """The CPU thread count a checkpoint was painted with (None: a CUDA run, or a checkpoint from before it was recorded)."""
+    n = ck.get("threads") if ck else None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+
+
 @dataclass
 class TokenResult:
     id: int
@@ -78,6 +84,7 @@ class TokenResult:
     # best-of-K only: every candidate, chosen one included (generator.candidates.Candidate)
     candidates: tuple = ()
     judge: str | None = None    # label of the CLIP that scored the candidates
+    threads: int | None = None  # CPU threads the pixels were computed with (None on CUDA): part of "same picture"
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def batch_key(job: TokenJob) -> tuple:
     for k in ("init_image", "image_prompts", "noise_prompts", "init_weight", "batch_size"):
         d.pop(k)
     start = int(job.checkpoint["iteration"]) if job.checkpoint else 0
-    return (repr(sorted(d.items())), start)
+    return (repr(sorted(d.items())), start, checkpoint_threads(job.checkpoint))
 
 
 def make_batches(jobs: Sequence[TokenJob]) -> list[list[TokenJob]]:
@@ -177,7 +184,13 @@ class TokenState:
             "rng": {k: v.clone() for k, v in self.rng.state().items()},
             "loss": self.last_loss,
             "seconds": self.seconds(self.batch_size),
+            "threads": cpu_threads(self.z.device),
         }
+
+
+def cpu_threads(device: torch.device) -> int | None:
+    """torch's CPU thread count when painting on the CPU (None on CUDA, where it does not touch the pixels)."""
+    return torch.get_num_threads() if device.type == "cpu" else None
 
 
 def _compiled(fn):
@@ -228,6 +241,10 @@ class Renderer:
         self.m = models
         self.device = models.device
         self.levers = levers
+        # CPU sums are split by thread, so the count is part of what a picture depends on: a fresh
+        # batch paints with the count the executor set up (--threads, the CPUs, a Ray actor's
+        # share), a resumed one with the count its checkpoint was painted with.
+        self.threads = cpu_threads(self.device)
         self._z_min = models.codebook.min(0).values[None, :, None, None]
         self._z_max = models.codebook.max(0).values[None, :, None, None]
         if levers.channels_last:
@@ -348,7 +365,17 @@ class Renderer:
             for i, st in enumerate(states):
                 cb.on_image(st.job.id, kind, it, to_pil(images[i]))
 
+    def use_threads(self, jobs: Sequence[TokenJob]) -> int | None:
+        """Set torch's CPU thread count for a batch (see __init__); returns it (None on CUDA)."""
+        if self.threads is None:
+            return None
+        n = checkpoint_threads(jobs[0].checkpoint) or self.threads
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+        return n
+
     def render_batch(self, jobs: Sequence[TokenJob], cb: Callbacks) -> list[TokenResult]:
+        self.use_threads(jobs)
         states = [self.setup(j) for j in jobs]
         for st in states:
             st.batch_size = len(states)
@@ -395,7 +422,7 @@ class Renderer:
         images = self.current_images(states)
         self._emit_images(states, images, cb)
         results = [TokenResult(st.job.id, to_pil(images[i]), st.last_loss, st.iteration, st.seconds(len(states)), str(self.device),
-                               seed=st.job.seed)
+                               seed=st.job.seed, threads=cpu_threads(self.device))
                    for i, st in enumerate(states)]
         for r in results:
             cb.on_result(r)

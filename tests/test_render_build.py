@@ -80,15 +80,36 @@ def _wait_for(path: Path, proc, timeout=120):
 KILL_RENDER = {"iterations": 60, "checkpoint_every": 4, "video": {"every": 4, "fps": 4}, "cutn": 4,
                "augments": ["flip", "affine", "noise"]}
 KILL_TOKENS = [{"prompt": "a rusty robot:1 | blur:-0.5", "seed": 11}]
+# CPU sums are split by thread, so a picture is "the same" only at the same thread count: the
+# reference states its count instead of inheriting whatever an earlier test left torch set to
+# (the demo trainer's --threads 1 made this reference a 1-thread render and frame 32 differ).
+KILL_THREADS = 2
+
+
+def _reference(tmp_path_factory, threads):
+    from tests.fixtures_generator import FAST, write_plan
+
+    ref = write_plan(tmp_path_factory.mktemp(f"ref{threads}"), {**FAST, **KILL_RENDER}, KILL_TOKENS)
+    assert render_build(ref, progress=False, threads=threads).rendered == [1]
+    assert json.loads((ref / "renders" / "1.json").read_text())["threads"] == threads
+    return ref
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, roboz_home):
-    from tests.fixtures_generator import FAST, write_plan
+    return _reference(tmp_path_factory, KILL_THREADS)
 
-    ref = write_plan(tmp_path_factory.mktemp("ref"), {**FAST, **KILL_RENDER}, KILL_TOKENS)
-    assert render_build(ref, progress=False).rendered == [1]
-    return ref
+
+@pytest.fixture(scope="module")
+def uninterrupted_1(tmp_path_factory, roboz_home):
+    return _reference(tmp_path_factory, 1)
+
+
+def _same_pictures(build, ref):
+    assert np.array_equal(pixels(build / "images" / "1.png"), pixels(ref / "images" / "1.png"))
+    assert sorted(p.name for p in (build / "frames" / "1").iterdir()) == sorted(p.name for p in (ref / "frames" / "1").iterdir())
+    for f in (ref / "frames" / "1").iterdir():
+        assert np.array_equal(pixels(f), pixels(build / "frames" / "1" / f.name)), f.name
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
@@ -101,7 +122,7 @@ def test_killed_render_resumes_to_the_same_image(make_build, uninterrupted, sig)
     """
     ref = uninterrupted
     build = make_build(KILL_RENDER, KILL_TOKENS, name="killed")
-    proc = subprocess.Popen(_cli(build), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(_cli(build, "--threads", str(KILL_THREADS)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(build / "checkpoints" / "1.pt", proc)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
@@ -111,17 +132,33 @@ def test_killed_render_resumes_to_the_same_image(make_build, uninterrupted, sig)
     import torch
 
     ck = torch.load(build / "checkpoints" / "1.pt", weights_only=True)
-    assert 0 < ck["iteration"] < 60
+    assert 0 < ck["iteration"] < 60 and ck["threads"] == KILL_THREADS
     with RenderState(build / "state.sqlite") as st:
         assert st.get(1).status == "rendering"
-    r = subprocess.run(_cli(build), capture_output=True, text=True, timeout=300)
+    r = subprocess.run(_cli(build, "--threads", str(KILL_THREADS)), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert np.array_equal(pixels(build / "images" / "1.png"), pixels(ref / "images" / "1.png"))
     # progress frames from before the kill survived; the video covers the whole run
-    assert sorted(p.name for p in (build / "frames" / "1").iterdir()) == sorted(p.name for p in (ref / "frames" / "1").iterdir())
-    for f in (ref / "frames" / "1").iterdir():
-        assert np.array_equal(pixels(f), pixels(build / "frames" / "1" / f.name))
+    _same_pictures(build, ref)
     assert (build / "animations" / "1.mp4").stat().st_size > 0
+
+
+def test_a_resumed_render_paints_with_the_thread_count_it_started_with(make_build, uninterrupted_1, uninterrupted):
+    """The same token painted with 1 and with 2 threads: each record says its count; a 1-thread render
+    killed and resumed by a process set up for 2 threads finishes with 1, frames equal to the 1-thread run's."""
+    assert json.loads((uninterrupted / "renders" / "1.json").read_text())["threads"] == 2
+    build = make_build(KILL_RENDER, KILL_TOKENS, name="killed1")
+    proc = subprocess.Popen(_cli(build, "--threads", "1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(build / "checkpoints" / "1.pt", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert not (build / "images" / "1.png").exists(), "killed too late: the render had finished"
+    import torch
+
+    assert torch.load(build / "checkpoints" / "1.pt", weights_only=True)["threads"] == 1
+    r = subprocess.run(_cli(build, "--threads", "2"), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((build / "renders" / "1.json").read_text())["threads"] == 1
+    _same_pictures(build, uninterrupted_1)
 
 
 def test_out_of_memory_stops_with_the_settings_to_lower(make_build, monkeypatch):

@@ -30,11 +30,15 @@ class LocalExecutor:
         self.info = RunInfo(workers=1)
         self.dev = "cpu"
         self.detail = ""
+        self._caller_threads: int | None = None
 
     def device(self, requested: str | None) -> str:
+        import torch
+
         from collection.render.threads import setup_torch
 
         self.dev = pick_device(requested)
+        self._caller_threads = torch.get_num_threads()  # given back on close: a render leaves its caller's count alone
         n = setup_torch(self.dev, self.threads)
         self.detail = f"{n} torch thread{'s' if n != 1 else ''}" if self.dev == "cpu" else ""
         return self.dev
@@ -76,7 +80,11 @@ class LocalExecutor:
                 emit(BatchFailed(ids, f"{type(e).__name__}: {e}"))
 
     def close(self) -> None:
-        pass
+        n = self._caller_threads
+        if n:
+            import torch
+
+            torch.set_num_threads(n)
 
 
 def _out_of_memory() -> type[BaseException]:

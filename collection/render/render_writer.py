@@ -48,6 +48,9 @@ class TokenWork:
         return self.token.id
 
 
+THREADS_KEY = "threads"  # render record key: the CPU thread count the picture was painted with
+
+
 def checkpoint_rel(token_id: int) -> str:
     return f"checkpoints/{token_id}.pt"
 
@@ -149,6 +152,8 @@ class BuildWriter:
         atomicio.write_bytes(image_path(self.dir, r.id), png)
         video = w.settings.video
         extra = write_candidates(self.dir, r, w.tiny, w.test_models)  # best-of-K: every candidate and the judge
+        if getattr(r, "threads", None):
+            extra[THREADS_KEY] = r.threads  # CPU pixels depend on it: `--threads N` paints this picture again
         if video:
             frames = sorted(p for p in (self.dir / "frames" / str(r.id)).glob("*.png") if int(p.stem) <= r.iterations)
             if frames:
