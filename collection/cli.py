@@ -30,9 +30,14 @@ Turn a VQGAN+CLIP practice into an NFT collection.
 EPILOG = """\
 examples:
   roboz-collection init my-roboz
+  roboz-collection build my-roboz/manifest.yaml --draft   # no weights needed: painted by the demo models
+  roboz-collection models fetch                           # the real VQGAN and CLIP (about 1.3 GB), then:
   roboz-collection build my-roboz/manifest.yaml
   roboz-collection publish my-roboz/build --to car
   roboz-collection mint my-roboz/build --network local
+
+Without the real weights, the demo models (a small pair trained on a toy world of drawn robots)
+paint drafts; `--models tiny` (random weights, noise) is for plumbing checks.
 """
 
 

@@ -261,7 +261,8 @@ def require_files(choice: ModelChoice, models_dir: Path | None) -> tuple[Path, P
         raise MissingWeights(
             f"model weights for {choice.label} are missing: " + ", ".join(str(p) for p in missing),
             hint=f"run `{fetch_command(fetch, models_dir)}` (or copy the files there by hand; "
-                 f"use `--models tiny` for a pipeline check without weights)",
+                 "or paint a draft without them: `build MANIFEST --draft` uses the demo models; "
+                 "`--models tiny` is random-weight noise for plumbing checks)",
             root=root,
         )
     if isinstance(vq, VQGANFiles):

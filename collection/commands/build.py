@@ -12,8 +12,14 @@ HELP = "plan -> render -> metadata -> preview; re-run to resume after a crash or
 EPILOG = """\
 examples:
   roboz-collection build manifest.yaml                    # real weights (see `models fetch`)
-  roboz-collection build manifest.yaml --models tiny      # random-weight test models, no download
+  roboz-collection build manifest.yaml --draft            # without the real weights: the demo pair's draft
+  roboz-collection build manifest.yaml --draft --models tiny   # random-weight noise, for plumbing checks
   roboz-collection build manifest.yaml --device cuda --executor ray --ray-address auto
+
+--draft renders into build-draft/. With the real weights in the cache it caps them at 64 px and
+30 iterations; without them (or with --models demo) it paints with the demo models, a small
+VQGAN+CLIP pair trained on a toy world of drawn robots (128 px, 60 iterations; every picture is
+labelled a demo render).
 """
 
 
@@ -40,18 +46,39 @@ def run(args: argparse.Namespace) -> int:
     from collection.commands.plan import plan_and_report
 
     t0 = time.monotonic()
+    demo = _demo_draft(args)
+    models = None if demo else args.models  # the demo draft's plan names the demo pair itself
     with contextlib.ExitStack() as hold:  # one lock from plan to preview: no other process slips in between
-        _m, summary = plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft, hold=hold,
-                                      command="build")
+        _m, summary = plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft and not demo, hold=hold,
+                                      command="build", demo=demo)
         build_dir = summary.build_dir
         from collection.render.memory import check_build
 
-        check_build(build_dir, device=args.device, models=args.models, force=args.force)  # before any model loads
-        run_after_plan(build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
+        check_build(build_dir, device=args.device, models=models, force=args.force)  # before any model loads
+        run_after_plan(build_dir, models=models, device=args.device, models_dir=args.models_dir,
                        progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address,
                        preview=not args.no_preview, threads=args.threads, log_json=args.log_json)
     print(f"build finished in {time.monotonic() - t0:.0f} s: {build_dir}")
     return 0
+
+
+def _demo_draft(args: argparse.Namespace) -> bool:
+    """`--draft` paints with the demo pair when asked (`--models demo`), and by default when the
+    manifest's real weights are not on disk: a draft that paints, not one that stops at a missing file."""
+    if not args.draft:
+        return False
+    if args.models is not None:
+        return args.models == "demo"
+    from collection.commands.demo import real_weights_present
+    from collection.plan.manifest import load_manifest
+
+    wanted = load_manifest(args.manifest).render.models
+    ok, _why = real_weights_present(wanted, args.models_dir)
+    if not ok:
+        print(f"note: the real weights ({wanted if isinstance(wanted, str) else 'own files'}) are not there: drafting with "
+              "the demo models, labelled demo renders (`roboz-collection models fetch` for the real ones; "
+              "`--models tiny` for random-weight noise)", flush=True)
+    return not ok
 
 
 def run_after_plan(build_dir: Path, *, models: str | None = None, device: str | None = None,

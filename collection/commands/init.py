@@ -34,5 +34,6 @@ def run(args: argparse.Namespace) -> int:
         shutil.copyfile(BUNDLED_JAX, d / "jax.png")
     print(f"created {manifest} and {d / 'jax.png'} (the stand-in Jax sketch: replace it with yours)")
     print(f"next: roboz-collection validate {manifest}")
-    print(f"      roboz-collection build {manifest} --draft --models tiny   (the pipeline in minutes, without weights)")
+    print(f"      roboz-collection build {manifest} --draft   (without the real weights: a draft painted by the demo models)")
+    print("      roboz-collection models fetch                   (the real VQGAN and CLIP, about 1.3 GB)")
     return 0

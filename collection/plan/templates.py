@@ -14,7 +14,7 @@ collection:
   royalties: {receiver: "0x000000000000000000000000000000000000dEaD", bps: 500}
 
 render:
-  models: vqgan_imagenet_f16_16384+ViT-B/32   # `tiny` = random-weight test models (no download)
+  models: vqgan_imagenet_f16_16384+ViT-B/32   # `models fetch`; without it `build --draft` paints with `demo`
   init_image: jax.png                         # your sketch, next to this file; `jax` = the bundled one
   init_weight: 0.5
   size: [384, 384]
