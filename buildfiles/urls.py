@@ -46,6 +46,18 @@ def redact_url(url: str) -> str:
     return urlunsplit((u.scheme, netloc, path, query, u.fragment))
 
 
+def endpoint_url(base: str, path: str) -> str:
+    """`path` under the endpoint `base`, keeping what the user put in `base` on every request:
+    its userinfo, its query (`?token=…`) and its fragment-free path prefix.
+
+    `http://host:5001/?token=t` + `api/v0/pin/ls` -> `http://host:5001/api/v0/pin/ls?token=t`
+    (appending to the string would put the API path after the query, so every call went to `/`).
+    """
+    u = urlsplit(base)
+    joined = u.path.rstrip("/") + "/" + path.lstrip("/")
+    return urlunsplit((u.scheme, u.netloc, joined, u.query, ""))
+
+
 def redact_text(text: str) -> str:
     """Every URL inside `text` redacted (for messages of libraries that quote the URL they used)."""
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)

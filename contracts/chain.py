@@ -4,10 +4,16 @@ The binary is started directly (0.1 s to ready), not through `npx` (0.4 s per ca
 and a shell wrapper whose pid is not anvil's). For `--network local` the chain
 state lives in the build directory (`anvil --state`), so a local collection
 survives restarts, and the running node is recorded so a later run reuses it.
+
+An anvil that `mint` starts for itself dies with it, even when `mint` is SIGKILLed and
+cannot clean up: it runs in its own process group (a Ctrl-C meant for `mint` does not cut
+its state dump short) and asks the kernel for SIGTERM when its parent dies
+(PR_SET_PDEATHSIG), so anvil still dumps its state. Only `--keep-chain` leaves it running.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -84,6 +90,23 @@ def chain_id_at(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent_pid: int):
+    """A preexec_fn: the child gets SIGTERM when the thread that started it dies (Linux), and
+    exits at once if the parent is already gone (died between fork and prctl)."""
+    def arm() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):   # not Linux: stop_local_chain and the caller's cleanup remain
+            return
+        if os.getppid() != parent_pid:
+            os._exit(1)
+    return arm
+
+
 def start_anvil(
     *,
     port: int | None = None,
@@ -91,13 +114,15 @@ def start_anvil(
     no_mining: bool = False,
     log: Path | None = None,
     detach: bool = False,
+    die_with_parent: bool = True,
     extra: tuple[str, ...] = (),
     ready_timeout: float = 15.0,
 ) -> Anvil:
     """Start anvil on 127.0.0.1 and wait until it answers eth_chainId.
 
-    detach: put it in its own session so it outlives this process (a killed
-    `mint` leaves the node, and its pending transactions, for the re-run).
+    detach: its own session and process group, so a terminal's Ctrl-C or hang-up reaches
+    this process only. die_with_parent: SIGTERM to anvil when this process dies, however it
+    dies (SIGKILL included); False only for a node meant to outlive it (`mint --keep-chain`).
     """
     port = port or free_port()
     cmd = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port)]
@@ -111,7 +136,8 @@ def start_anvil(
     out = open(log, "ab") if log else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=detach, env=scrubbed_env())
+                                start_new_session=detach, env=scrubbed_env(),
+                                preexec_fn=_die_with(os.getpid()) if die_with_parent else None)
     finally:
         if log:
             out.close()
@@ -165,10 +191,11 @@ def stop_pid(pid: int, timeout: float = 10.0, process: subprocess.Popen | None =
         process.wait()
 
 
-def local_chain(build_dir: Path) -> tuple[Anvil, bool]:
+def local_chain(build_dir: Path, *, tied_to_parent: bool = False) -> tuple[Anvil, bool]:
     """The build's local anvil: reuse the recorded one if it still answers, else start it.
 
     Returns (node, started_now). State is kept in BUILD/chain/anvil-state.json.
+    tied_to_parent: a node started now dies with this process (mint without --keep-chain).
     """
     d = Path(build_dir) / CHAIN_DIR
     d.mkdir(parents=True, exist_ok=True)
@@ -184,7 +211,7 @@ def local_chain(build_dir: Path) -> tuple[Anvil, bool]:
     log = d / LOG_FILE
     offset = log.stat().st_size if log.exists() else 0
     try:
-        node = start_anvil(state=d / STATE_FILE, log=log, detach=True)
+        node = start_anvil(state=d / STATE_FILE, log=log, detach=True, die_with_parent=tied_to_parent)
     except UserError:
         said = log.read_bytes()[offset:].decode("utf-8", "replace") if log.exists() else ""
         if STATE_FILE in said:  # anvil names the state file it could not load

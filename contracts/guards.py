@@ -6,7 +6,11 @@ things are refused there unless the user says otherwise with a flag:
   - CIDs nobody has pinned (only CAR files written, or never published): the tokenURIs
     would point at nothing the moment the build directory is gone.
 Files changed since `metadata` are refused on every chain (contracts/inputs.py).
-On a terminal the user then sees a summary and confirms (`--yes` skips the question).
+On a terminal the user then sees a summary and confirms (`--yes` skips the question);
+off a terminal nothing is sent to a public chain without `--yes`.
+
+Every refusal of a run is collected (Refusals) and reported together, before the first
+transaction: a user learns of test renders, unpinned CIDs and too little ETH in one run.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from buildfiles.chains import is_local_chain
 from buildfiles.errors import UserError
@@ -26,6 +30,7 @@ from contracts.inputs import UriFiles
 # random-weight test models ("Test render") and the small demo models ("Demo render").
 _LABEL = re.compile(r"\b(test|demo)\s+render", re.IGNORECASE)
 _MODEL_NAMES = ("tiny", "demo")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,10 @@ def not_real_render(build_dir: Path, token_id: int) -> str | None:
 
 
 def check_public_chain(build_dir: Path, plan: Plan, uris: UriFiles, chain_id: int, network: str,
-                       overrides: Overrides) -> list[str]:
-    """Refuse (one UserError) what must not reach a public chain; returns notes on what was overridden."""
+                       overrides: Overrides, refusals: "Refusals | None" = None) -> list[str]:
+    """What must not reach a public chain, added to `refusals` (or raised at once without one);
+    returns notes on what was overridden."""
+    own = refusals if refusals is not None else Refusals()
     if is_local_chain(chain_id):
         return []
     where = f"chain {chain_id}" + (f" ({network})" if network != "rpc" else "")
@@ -88,9 +95,10 @@ def check_public_chain(build_dir: Path, plan: Plan, uris: UriFiles, chain_id: in
         msg = (f"{len(flagged)} of {len(plan.tokens)} tokens are test or demo renders (token {tid}: {why}); "
                f"refusing to mint them on {where}")
         if not overrides.test_renders:
-            raise UserError(msg, hint="render with real models (`roboz-collection build` without --models tiny/demo), "
-                                      "or pass --allow-test-renders to mint them anyway", exit_code=2)
-        notes.append(msg.replace("refusing to mint", "minting") + " (--allow-test-renders)")
+            own.add(msg, "render with real models (`roboz-collection build` without --models tiny/demo), "
+                         "or pass --allow-test-renders to mint them anyway")
+        else:
+            notes.append(msg.replace("refusing to mint", "minting") + " (--allow-test-renders)")
 
     problem = None
     unpinned = uris.unpinned()
@@ -105,11 +113,81 @@ def check_public_chain(build_dir: Path, plan: Plan, uris: UriFiles, chain_id: in
                    "(`metadata` ran again after the last publish?)")
     if problem:
         if not overrides.unpinned:
-            raise UserError(f"{problem}; refusing to mint on {where}",
-                            hint="run `roboz-collection publish BUILD_DIR --to kubo|pinata|...` first, "
-                                 "or pass --allow-unpinned to mint anyway", exit_code=2)
-        notes.append(f"{problem} (--allow-unpinned)")
+            own.add(f"{problem}; refusing to mint on {where}",
+                    "run `roboz-collection publish BUILD_DIR --to kubo|pinata|...` first, "
+                    "or pass --allow-unpinned to mint anyway")
+        else:
+            notes.append(f"{problem} (--allow-unpinned)")
+    if refusals is None:
+        own.raise_if_any()
     return notes
+
+
+# ---------------------------------------------------------------- every refusal of one run, together
+
+class MintRefused(UserError):
+    """Several refusals found before anything was sent: one line each, with its fix."""
+
+    def __init__(self, problems: list[tuple[str, str | None]]):
+        super().__init__(f"{len(problems)} problems; nothing was sent", exit_code=2)
+        self.problems = problems
+        self.args = ("\n".join(self.lines()),)   # str(e) and logs carry every problem, not the headline only
+
+    def lines(self) -> list[str]:
+        out = [self.message]
+        for i, (msg, hint) in enumerate(self.problems, 1):
+            out.append(f"  {i}. {msg}")
+            if hint:
+                out.append(f"     fix: {hint}")
+        return out
+
+
+class Refusals:
+    """Collects what `mint` refuses, so one run reports every problem before the first transaction."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str | None]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def add(self, message: str, hint: str | None = None) -> None:
+        if (message, hint) not in self.problems:
+            self.problems.append((message, hint))
+
+    def attempt(self, check: Callable[[], T]) -> T | None:
+        """check()'s value, or None with its UserError recorded."""
+        try:
+            return check()
+        except UserError as e:
+            self.add(e.message, e.hint)
+            return None
+
+    def raise_if_any(self) -> None:
+        if len(self.problems) == 1:
+            msg, hint = self.problems[0]
+            raise UserError(msg, hint=hint, exit_code=2)
+        if self.problems:
+            raise MintRefused(self.problems)
+
+
+# ---------------------------------------------------------------- the contract's own size
+
+CODE_SIZE_LIMIT = 24_576        # EIP-170: the most runtime code one contract may have
+INITCODE_SIZE_LIMIT = 49_152    # EIP-3860: the most creation code one deploy may carry
+
+
+def check_code_size(name: str, runtime_hex: str, initcode_hex: str, refusals: Refusals) -> None:
+    """A contract over EIP-170's limit fails at deploy, after its gas is spent: refuse it before."""
+    runtime = len(runtime_hex.removeprefix("0x")) // 2
+    initcode = len(initcode_hex.removeprefix("0x")) // 2
+    if runtime > CODE_SIZE_LIMIT:
+        refusals.add(f"{name}'s runtime code is {runtime:,} bytes, above the {CODE_SIZE_LIMIT:,}-byte limit of "
+                     "EIP-170: every chain would reject the deploy (after charging its gas)",
+                     "shrink the contract (optimizer runs, fewer features) and recompile: python -m contracts.compile")
+    if initcode > INITCODE_SIZE_LIMIT:
+        refusals.add(f"{name}'s creation code is {initcode:,} bytes, above the {INITCODE_SIZE_LIMIT:,}-byte limit "
+                     "of EIP-3860", "shrink the contract and recompile: python -m contracts.compile")
 
 
 @dataclass(frozen=True)
@@ -127,6 +205,12 @@ class MintSummary:
     estimated_gas: int
     gas_price_wei: int       # expected price (base fee + tip)
     balance_wei: int
+    max_fee_wei: int = 0     # the most one unit of gas may cost (2 base fees + tip): what the balance must cover
+    settings_to_send: tuple[str, ...] = ()   # setters the chain lacks (baseURI, provenance, ...)
+
+    @property
+    def worst_cost_wei(self) -> int:
+        return self.estimated_gas * max(self.max_fee_wei, self.gas_price_wei)
 
     @property
     def estimated_cost_wei(self) -> int:
@@ -138,6 +222,7 @@ class MintSummary:
             f"network    {self.network}, chain id {self.chain_id} ({self.rpc})",
             f"contract   {self.contract}",
             f"tokens     {self.tokens_to_mint} to mint now of {self.tokens_total}, to {self.recipient}",
+            *([f"settings   {', '.join(self.settings_to_send)}"] if self.settings_to_send else []),
             f"cost       about {eth(self.estimated_cost_wei)} ({self.estimated_gas:,} gas at "
             f"{self.gas_price_wei / 10**9:.3f} gwei)",
             f"sender     {self.sender}, balance {eth(self.balance_wei)}",

@@ -11,6 +11,13 @@ Crash safety rests on two things:
   2. The contract's owner mint takes the id the batch must start at
      (`mintBatch(to, quantity, firstId)`), so a batch sent twice reverts with
      UnexpectedFirstId instead of minting again; maxSupply caps the rest.
+
+Nothing is sent before every check passed (preflight): addresses (EIP-55, zero, a contract
+that cannot hold tokens), the recorded contract being this collection's and the signer's,
+the code size, the balance for the estimated total, the public-chain guards and, off a
+terminal, an explicit --yes. Every refusal of a run is reported together. With mint.json
+lost, the sender's earlier contracts are looked up on chain (contracts/recover.py) before
+a second one could be deployed.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from buildfiles.chains import is_local_chain
 from buildfiles.errors import UserError
 from buildfiles.mint_journal import ChainJournal, MintJournal, TxEntry, load_journal
 from buildfiles.plan import load_plan
-from contracts.guards import MintSummary, Overrides, check_public_chain
+from contracts.addresses import AddressProblem, checked_address
+from contracts.guards import MintSummary, Overrides, Refusals, check_code_size, check_public_chain
 from contracts.inputs import MintInputs, check_build_files, read_inputs, read_uri_files
 from contracts.network import Target, choose_target, key_hint
 from contracts.tx import Receipt, Signer, TxParams, redact_url
@@ -33,6 +41,8 @@ ERC2309_CHUNK = 5000      # ERC721A's _mintERC2309 limit per call (one Consecuti
 MAX_IN_FLIGHT = 8         # mint transactions sent before waiting for the first receipt
 SETTER_GAS = 80_000       # for the cost estimate: a setter of a short string or a hash
 ZERO = "0x0000000000000000000000000000000000000000"
+ERC721_RECEIVED = bytes.fromhex("150b7a02")   # IERC721Receiver.onERC721Received.selector
+EIP7702_PREFIX = bytes.fromhex("ef0100")      # an account's code that only delegates: still a wallet
 
 
 @dataclass
@@ -71,6 +81,13 @@ class Session:
     journal: MintJournal
     chain: ChainJournal
     say: Callable[[str], None]
+    recorded: bool = True        # False: the chain's journal entry exists in memory only (saved when sending starts)
+
+    def start_recording(self) -> None:
+        """Put this chain's entry into mint.json: from here on every transaction is journaled."""
+        if not self.recorded:
+            self.chain = self.journal.add_chain(self.chain)
+            self.recorded = True
 
     def send(self, tx: TxParams, kind: str, **extra: Any) -> TxEntry:
         """Sign, record the hash in mint.json, broadcast."""
@@ -107,9 +124,14 @@ class Session:
 
 def connect(build_dir: Path, target: Target, url: str, journal: MintJournal, *, allow_mainnet: bool,
             keystore: Path | None, receipt_timeout: float | None, recipient: str | None,
-            plan, uris, overrides: Overrides, say: Callable[[str], None]) -> tuple[Session, list[str]]:
+            plan, uris, overrides: Overrides, say: Callable[[str], None],
+            refusals: Refusals | None = None) -> tuple[Session, list[str]]:
     """The chain (checked against the network asked for), the key, the public-chain guards,
-    this chain's journal entry, and every transaction a killed run left unsettled."""
+    this chain's journal entry, and every transaction a killed run left unsettled.
+
+    Refusals (mainnet, the key, the guards) go into `refusals`; without a key nothing further
+    can be checked, so they are raised then. A chain new to mint.json is not written to it yet.
+    """
     from web3 import Web3
 
     from contracts.compile import load_artifact
@@ -117,29 +139,34 @@ def connect(build_dir: Path, target: Target, url: str, journal: MintJournal, *, 
     from contracts.rpc import connect as rpc_connect
     from contracts.tx import RECEIPT_TIMEOUT
 
+    own = refusals if refusals is not None else Refusals()
     w3, chain_id = rpc_connect(url, fix=target.fix)
     if target.expected_chain_id is not None and chain_id != target.expected_chain_id:
         raise UserError(f"wrong chain: {redact_url(url)} is chain {chain_id}, --network {target.network} is chain "
                         f"{target.expected_chain_id}", hint=target.fix, exit_code=2)
-    check_chain(chain_id, allow_mainnet=allow_mainnet)
-    account = load_account(chain_id, keystore=keystore, missing_hint=key_hint(chain_id))
-    notes = check_public_chain(build_dir, plan, uris, chain_id, target.network, overrides)
+    own.attempt(lambda: check_chain(chain_id, allow_mainnet=allow_mainnet))
+    notes = check_public_chain(build_dir, plan, uris, chain_id, target.network, overrides, own)
+    account = own.attempt(lambda: load_account(chain_id, keystore=keystore, missing_hint=key_hint(chain_id)))
+    if account is None or refusals is None:
+        own.raise_if_any()
     artifact = load_artifact("RobozCollection")
     signer = Signer(w3, account, chain_id, artifact.abi, receipt_timeout=receipt_timeout or RECEIPT_TIMEOUT,
                     poll=0.05 if is_local_chain(chain_id) else 1.0)
     say(f"chain {chain_id} at {redact_url(url)}, sending from {account.address}")
 
     chain = journal.chain(chain_id)
+    recorded = chain is not None
     if chain is None:
-        chain = journal.add_chain(ChainJournal(
+        chain = ChainJournal(
             chain_id=chain_id, network=target.network, contract=artifact.name, deployer=account.address,
             to=recipient or account.address,
-            artifact={"source_sha256": artifact.source_sha256, "compiler": artifact.compiler["version"]}))
+            artifact={"source_sha256": artifact.source_sha256, "compiler": artifact.compiler["version"]})
     if recipient is not None:
         chain.to = recipient
     chain.to = Web3.to_checksum_address(chain.to or account.address)
-    s = Session(w3, chain_id, target, url, signer, artifact, journal, chain, say)
-    settle_recorded(s)
+    s = Session(w3, chain_id, target, url, signer, artifact, journal, chain, say, recorded=recorded)
+    if recorded:
+        settle_recorded(s)
     return s, notes
 
 
@@ -288,6 +315,178 @@ def verify(s: Session, contract, inputs: MintInputs):
     return rep
 
 
+# ---------------------------------------------------------------- preflight: everything before the first transaction
+
+def runtime_code(artifact_name: str) -> str:
+    """The deployed (runtime) bytecode the artifact records, for the EIP-170 size check."""
+    import json
+
+    from contracts.compile import artifact_path
+
+    try:
+        raw = json.loads(artifact_path(artifact_name).read_text("utf-8"))
+    except (OSError, ValueError):
+        return ""
+    code = raw.get("deployedBytecode") if isinstance(raw, dict) else None
+    return code if isinstance(code, str) else ""
+
+
+def check_recorded_contract(s: Session, inputs: MintInputs, refusals: Refusals) -> None:
+    """The contract mint.json names must be this build's collection, owned by the signer."""
+    from contracts.recover import read_deployment
+
+    address = s.chain.contract_address
+    move = "move mint.json away: the next run looks on chain for this collection's own contract"
+    if not s.w3.eth.get_code(address):
+        if not is_local_chain(s.chain_id):   # a reset local chain is deployed anew (ensure_contract)
+            refusals.add(f"no contract at {address} on chain {s.chain_id}, though mint.json records it",
+                         "the chain was reset, or mint.json is another chain's: " + move)
+        return
+    d = read_deployment(s.w3, s.artifact.abi, address)
+    if d is None:
+        refusals.add(f"the contract at {address} on chain {s.chain_id} (named by mint.json) is not a "
+                     "RobozCollection: it does not answer name/maxSupply/provenanceHash", move)
+        return
+    if d.owner.lower() != s.signer.address.lower():
+        refusals.add(f"{s.signer.address} does not own the contract at {address} (owner is {d.owner})",
+                     "sign with the key of the owner (ROBOZ_PRIVATE_KEY or --keystore); this key is another account")
+    if (d.name, d.symbol) != (inputs.name, inputs.symbol):
+        refusals.add(f"mint.json names the contract at {address}, which is {d.name!r} ({d.symbol}), not this build's "
+                     f"{inputs.name!r} ({inputs.symbol}): mint.json belongs to another collection", move)
+        return
+    for label, got, want in (("maxSupply", d.max_supply, inputs.supply), ("startTokenId", d.start_id, inputs.start_id)):
+        if got != want:
+            refusals.add(f"the contract at {address} has {label} {got}, but plan.json needs {want}",
+                         "the plan changed after deploying: move mint.json away to deploy a new contract")
+    if d.provenance not in ("0" * 64, inputs.provenance_hash):
+        refusals.add(f"on-chain provenance {d.provenance} differs from provenance.json's {inputs.provenance_hash}",
+                     "the provenance hash can be set once only: the images changed after it was set")
+
+
+def find_earlier_deployment(s: Session, inputs: MintInputs, refusals: Refusals, *, new_contract: bool) -> None:
+    """mint.json names no contract on this public chain: look for one the sender deployed before.
+
+    Exactly one of this collection's, owned by the signer: it is resumed (mint.json is rewritten
+    from the chain). Several, or contracts that look like this collection but differ: refused,
+    each named, unless --new-contract.
+    """
+    from contracts.recover import scan_sender
+
+    scan = scan_sender(s.w3, s.artifact.abi, s.signer.address)
+    want = dict(name=inputs.name, symbol=inputs.symbol, supply=inputs.supply, start_id=inputs.start_id,
+                provenance=inputs.provenance_hash)
+    same = [d for d in scan.deployments if not d.differences(**want)]
+    alike = [(d, d.differences(**want)) for d in scan.deployments if d.differences(**want)
+             and (d.name == inputs.name or d.provenance == inputs.provenance_hash)]
+    looked = (f"nonces {scan.nonces.start}..{scan.nonces.stop - 1} of {s.signer.address}" if len(scan.nonces)
+              else f"{s.signer.address} has sent nothing yet")
+    if new_contract:
+        if same or alike:
+            s.say(f"--new-contract: deploying another contract although {len(same) + len(alike)} earlier one(s) "
+                  f"of this collection exist ({', '.join(d.address for d in same + [a for a, _ in alike])})")
+        return
+    mine = [d for d in same if d.owner.lower() == s.signer.address.lower()]
+    if len(same) == 1 and mine:
+        d = mine[0]
+        s.chain.contract_address, s.chain.deploy_tx = d.address, None
+        s.say(f"mint.json names no contract on chain {s.chain_id}; found this collection's contract on chain: "
+              f"{d.describe()}; resuming it (mint.json is rewritten from the chain)")
+        return
+    if same:
+        refusals.add(f"mint.json names no contract on chain {s.chain_id}, and {len(same)} contract(s) of this collection "
+                     f"already exist there from {s.signer.address}: " + "; ".join(d.describe() for d in same),
+                     "restore mint.json (it names the one to use), or pass --new-contract to deploy yet another")
+    elif alike:
+        refusals.add(f"mint.json names no contract on chain {s.chain_id}, and {s.signer.address} deployed "
+                     f"{len(alike)} contract(s) like this collection: "
+                     + "; ".join(f"{d.describe()} differs in {', '.join(why)}" for d, why in alike),
+                     "if one is this collection, restore mint.json; to deploy a new contract anyway, pass --new-contract")
+    elif scan.partial:
+        s.say(f"no earlier deployment of this collection in {looked} (older nonces not looked at)")
+
+
+def check_recipient(s: Session, refusals: Refusals) -> None:
+    """A contract recipient must say it takes ERC-721 tokens, or they would be stuck in it for good."""
+    from eth_abi import encode
+
+    to = s.chain.to
+    if to.lower() == s.signer.address.lower():
+        return
+    code = bytes(s.w3.eth.get_code(to))
+    if not code or code.startswith(EIP7702_PREFIX):
+        return
+    from contracts.recover import create_address
+
+    minter = s.chain.contract_address or create_address(s.signer.address, s.signer.next_nonce())
+    data = "0x" + (ERC721_RECEIVED + encode(["address", "address", "uint256", "bytes"],
+                                             [minter, ZERO, 1, b""])).hex()
+    try:
+        answer = bytes(s.w3.eth.call({"from": minter, "to": to, "data": data}))
+    except Exception:   # a revert: it refuses tokens
+        answer = b""
+    if answer[:4] != ERC721_RECEIVED:
+        refusals.add(f"the recipient {to} is a contract that does not accept ERC-721 tokens (no onERC721Received): "
+                     "tokens minted to it could never be moved",
+                     "mint to a wallet address (--to), or to a contract that implements IERC721Receiver")
+
+
+def settings_to_send(s: Session, inputs: MintInputs) -> tuple[str, ...]:
+    """The setters a run would send to the contract mint.json names (reads only)."""
+    if s.chain.contract_address is None:
+        return ("setProvenanceHash",)
+    if not s.w3.eth.get_code(s.chain.contract_address):
+        return ("setProvenanceHash",)       # a reset local chain: deployed anew
+    f = s.w3.eth.contract(address=s.chain.contract_address, abi=s.artifact.abi).functions
+    out = []
+    if f.baseURI().call() != inputs.base_uri:
+        out.append("setBaseURI")
+    if f.contractURI().call() != inputs.contract_uri:
+        out.append("setContractURI")
+    if bytes(f.provenanceHash().call()).hex() == "0" * 64:
+        out.append("setProvenanceHash")
+    if inputs.royalty_bps:
+        receiver, amount = f.royaltyInfo(inputs.start_id, 10_000).call()
+        if amount != inputs.royalty_bps or receiver.lower() != (inputs.royalty_receiver or "").lower():
+            out.append("setDefaultRoyalty")
+    return tuple(out)
+
+
+def preflight(s: Session, inputs: MintInputs, refusals: Refusals, *, mint_at_deploy: bool, chunk: int,
+              batch_size: int, confirm_possible: bool, require_confirmation: bool,
+              new_contract: bool) -> MintSummary | None:
+    """Every check a transaction needs, before the first one; problems go into `refusals`.
+    Returns the summary of what would be sent (None when it could not be estimated)."""
+    local = is_local_chain(s.chain_id)
+    if s.chain.contract_address is None:
+        check_code_size(s.artifact.name, runtime_code(s.artifact.name), s.artifact.bytecode, refusals)
+        if not local:
+            find_earlier_deployment(s, inputs, refusals, new_contract=new_contract)
+    if s.chain.contract_address is not None:
+        check_recorded_contract(s, inputs, refusals)
+    check_recipient(s, refusals)
+    if refusals:
+        # A contract that is not ours, or a recipient that cannot take tokens: estimating against it says nothing.
+        return None
+    summary = refusals.attempt(lambda: summarize(s, inputs, mint_at_deploy=mint_at_deploy, chunk=chunk,
+                                                 batch_size=batch_size))
+    if summary is None:
+        return None
+    sends = summary.tokens_to_mint or summary.settings_to_send or s.chain.contract_address is None
+    if sends and summary.balance_wei < summary.worst_cost_wei:
+        from web3 import Web3
+
+        refusals.add(f"insufficient funds: {s.signer.address} has {Web3.from_wei(summary.balance_wei, 'ether')} ETH on "
+                     f"chain {s.chain_id}, this run needs up to {Web3.from_wei(summary.worst_cost_wei, 'ether')} ETH "
+                     f"({summary.estimated_gas:,} gas at most {summary.max_fee_wei / 10**9:.3f} gwei; "
+                     f"about {Web3.from_wei(summary.estimated_cost_wei, 'ether')} ETH at today's price)",
+                     "fund the account (on Sepolia: a faucet) and re-run" +
+                     ("" if local else "; progress so far is kept in mint.json"))
+    if sends and not local and not confirm_possible and require_confirmation:
+        refusals.add(f"no terminal to confirm the transactions to chain {s.chain_id} (stdin is not a terminal)",
+                     "pass --yes to send without asking (cron, CI), or run it in a terminal")
+    return summary
+
+
 # ---------------------------------------------------------------- the confirmation
 
 def summarize(s: Session, inputs: MintInputs, *, mint_at_deploy: bool, chunk: int, batch_size: int) -> MintSummary:
@@ -296,6 +495,8 @@ def summarize(s: Session, inputs: MintInputs, *, mint_at_deploy: bool, chunk: in
 
     gas = 0
     address = s.chain.contract_address
+    if address is not None and not s.w3.eth.get_code(address):
+        address = None   # a reset local chain: deployed anew
     if address is None:
         data = constructor_data(s, inputs, mint_to=s.chain.to if mint_at_deploy else None, chunk=chunk)
         gas += s.signer.estimate(TxParams(data=data), "deploy")
@@ -306,6 +507,9 @@ def summarize(s: Session, inputs: MintInputs, *, mint_at_deploy: bool, chunk: in
         missing = inputs.start_id + inputs.supply - contract.functions.nextTokenId().call()
     full, rest = divmod(missing, batch_size)
     gas += full * batch_gas(batch_size) + (batch_gas(rest) if rest else 0)
+    settings = settings_to_send(s, inputs)
+    if address is not None:
+        gas += len(settings) * SETTER_GAS
     fees = fee_fields(s.w3)
     tip = fees.get("maxPriorityFeePerGas", 0)
     price = (fees["maxFeePerGas"] - tip) // 2 + tip if "maxFeePerGas" in fees else fees["gasPrice"]
@@ -314,19 +518,41 @@ def summarize(s: Session, inputs: MintInputs, *, mint_at_deploy: bool, chunk: in
         contract=address or f"new {s.artifact.name}" + (" (all tokens minted at deploy)" if mint_at_deploy else ""),
         tokens_to_mint=inputs.supply if address is None else missing, tokens_total=inputs.supply,
         recipient=s.chain.to, estimated_gas=gas, gas_price_wei=price,
-        balance_wei=s.w3.eth.get_balance(s.signer.address))
+        balance_wei=s.w3.eth.get_balance(s.signer.address),
+        max_fee_wei=fees.get("maxFeePerGas", price), settings_to_send=settings)
 
 
 # ---------------------------------------------------------------- the command's entry point
 
-def parse_address(text: str, what: str) -> str:
-    from web3 import Web3
+def parse_address(text: str, what: str, *, allow_unchecksummed: bool = False) -> str:
+    """A typed address, EIP-55 checked (contracts/addresses.py), or one UserError naming `what`."""
+    try:
+        return checked_address(text, what, allow_unchecksummed=allow_unchecksummed)
+    except AddressProblem as e:
+        raise UserError(e.message, hint=e.hint, exit_code=2) from None
 
-    if not Web3.is_address(text):
-        raise UserError(f"{what} {text!r} is not an Ethereum address",
-                        hint="expected 0x and 40 hex digits (mixed case only with a valid EIP-55 checksum)",
-                        exit_code=2)
-    return Web3.to_checksum_address(text)
+
+def check_addresses(inputs: MintInputs, to: str | None, refusals: Refusals, *,
+                    allow_unchecksummed: bool) -> str | None:
+    """--to and the manifest's royalty receiver: checked before anything connects. Returns --to checksummed."""
+    recipient = None
+    if to is not None:
+        try:
+            recipient = checked_address(to, "--to", allow_unchecksummed=allow_unchecksummed)
+        except AddressProblem as e:
+            refusals.add(e.message, e.hint)
+    if inputs.royalty_bps:
+        what = "collection.royalties.receiver (manifest, in plan.json)"
+        if not inputs.royalty_receiver:
+            refusals.add(f"{what} is missing though royalties are {inputs.royalty_bps} bps",
+                         "set collection.royalties.receiver in the manifest and run `plan` again")
+        else:
+            try:
+                checked_address(inputs.royalty_receiver, what, allow_unchecksummed=allow_unchecksummed)
+            except AddressProblem as e:
+                refusals.add(e.message, e.hint.replace("copy the address again", "write the address in the manifest")
+                             + "; then run `roboz-collection plan` again")
+    return recipient
 
 
 def mint_build(
@@ -343,6 +569,9 @@ def mint_build(
     mint_at_deploy: bool = False,
     overrides: Overrides = Overrides(),
     confirm: Callable[[MintSummary], bool] | None = None,
+    require_confirmation: bool = False,
+    allow_unchecksummed: bool = False,
+    new_contract: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> MintReport:
     """Check the files, connect, ensure the contract, sync settings, mint what is missing, verify.
@@ -352,12 +581,17 @@ def mint_build(
     for any chain. batch_size: tokens per mint transaction, or with mint_at_deploy tokens per
     ERC-2309 ConsecutiveTransfer (default 100 either way; at most 5,000 at deploy). confirm: asked with a summary
     before anything is sent to a non-local chain (the CLI passes one on a terminal without --yes).
+    require_confirmation: without `confirm`, refuse to send anything to a non-local chain (the CLI
+    off a terminal without --yes). allow_unchecksummed: take all-lower/upper-case addresses.
+    new_contract: deploy although an earlier deployment of this collection was found on chain.
+
+    Every refusal (addresses, guards, key, contract, balance, confirmation) is collected and
+    raised together before the first transaction.
     """
     from contracts.keys import key_configured
 
     build_dir = Path(build_dir)
     say = log or (lambda s: None)
-    recipient = parse_address(to, "--to") if to is not None else None
     # With mint_at_deploy the batch is the ERC-2309 chunk. Not ERC721A's 5,000 by default: the first
     # transfer of a token scans back to its chunk's first id, ~11M gas at the end of a 5,000 chunk
     # against ~0.3M at the end of a 100 chunk (benchmarks/gas.py); 100 keeps later transfers as
@@ -378,21 +612,27 @@ def mint_build(
     if inputs.uri_source == "cids.json":
         say("publish.json not found: using base_uri/contract_uri from cids.json (computed offline; make sure they get pinned)")
     journal = load_journal(build_dir)
+    refusals = Refusals()
+    recipient = check_addresses(inputs, to, refusals, allow_unchecksummed=allow_unchecksummed)
 
     node = None
     if target.url is None:
         from contracts.chain import local_chain
 
-        node, _ = local_chain(build_dir)
+        node, _ = local_chain(build_dir, tied_to_parent=not keep_chain)
     try:
         s, notes = connect(build_dir, target, target.url or node.url, journal, allow_mainnet=allow_mainnet,
                            keystore=keystore, receipt_timeout=receipt_timeout, recipient=recipient, plan=plan,
-                           uris=uris, overrides=overrides, say=say)
-        if confirm is not None and not is_local_chain(s.chain_id):
-            summary = summarize(s, inputs, mint_at_deploy=mint_at_deploy, chunk=batch, batch_size=batch)
-            if summary.tokens_to_mint or s.chain.contract_address is None:
+                           uris=uris, overrides=overrides, say=say, refusals=refusals)
+        summary = preflight(s, inputs, refusals, mint_at_deploy=mint_at_deploy, chunk=batch, batch_size=batch,
+                            confirm_possible=confirm is not None, require_confirmation=require_confirmation,
+                            new_contract=new_contract)
+        refusals.raise_if_any()
+        if confirm is not None and not is_local_chain(s.chain_id) and summary is not None:
+            if summary.tokens_to_mint or summary.settings_to_send or s.chain.contract_address is None:
                 if not confirm(summary):
                     raise UserError("cancelled: nothing was sent", exit_code=1)
+        s.start_recording()
         entry_before, sent_before = s.chain, len(s.chain.txs)
         contract = ensure_contract(s, inputs, mint_at_deploy=mint_at_deploy, chunk=batch)
         sync_settings(s, contract, inputs)

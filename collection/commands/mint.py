@@ -21,10 +21,18 @@ ROBOZ_KEYSTORE_PASSWORD); locally it defaults to anvil's account 0. Re-running i
 safe: mint.json records every transaction before it is sent, and a re-run mints
 only the tokens the chain does not have yet.
 
-Before a chain other than a local one, mint refuses test/demo renders
+Before the first transaction every check runs and every refusal is printed
+together: addresses (EIP-55 checksum; all-lower/upper case only with
+--allow-unchecksummed; never the zero address or a contract that cannot hold
+ERC-721 tokens), the contract mint.json names (this collection's, owned by the
+key), the contract's code size, and the balance for the estimated total.
+Before a chain other than a local one, mint also refuses test/demo renders
 (--allow-test-renders) and CIDs no IPFS provider has pinned (--allow-unpinned),
-then shows a summary and asks (--yes skips the question). Files changed since
-`metadata` are refused on every chain: run `metadata` again.
+then shows a summary and asks (--yes skips the question; without a terminal,
+nothing is sent unless --yes is given). With mint.json lost, it looks on chain
+for this collection's contract among those the key deployed, and resumes it
+(or names what it found). Files changed since `metadata` are refused on every
+chain: run `metadata` again.
 """
 
 
@@ -48,7 +56,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="mint test/demo renders on a non-local chain (refused otherwise)")
     p.add_argument("--allow-unpinned", action="store_true",
                    help="mint on a non-local chain although no IPFS provider confirmed the pins (refused otherwise)")
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation before a non-local chain")
+    p.add_argument("--allow-unchecksummed", action="store_true",
+                   help="accept all-lower or all-upper case addresses (no EIP-55 checksum to catch a typo)")
+    p.add_argument("--new-contract", action="store_true",
+                   help="deploy a new contract although this key already deployed this collection on that chain "
+                        "(found on chain when mint.json does not name it)")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="do not ask for confirmation before a non-local chain (required there without a terminal)")
     p.add_argument("--keep-chain", action="store_true", help="leave the local anvil running afterwards")
 
 
@@ -69,14 +83,16 @@ def run(args: argparse.Namespace) -> int:
     from contracts.guards import Overrides
     from contracts.mint import mint_build
 
-    interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.yes
+    # Off a terminal (cron, CI, `< /dev/null`) nobody can answer: a public chain then needs --yes.
+    interactive = sys.stdin.isatty() and not args.yes
     with build_lock(args.build_dir, NAME):
         rep = mint_build(
             args.build_dir, network=args.network, rpc_url=args.rpc_url, allow_mainnet=args.allow_mainnet, to=args.to,
             batch_size=args.batch_size, keystore=args.keystore, keep_chain=args.keep_chain,
             mint_at_deploy=args.mint_at_deploy,
             overrides=Overrides(test_renders=args.allow_test_renders, unpinned=args.allow_unpinned),
-            confirm=ask_on_terminal if interactive else None, log=print,
+            confirm=ask_on_terminal if interactive else None, require_confirmation=not args.yes,
+            allow_unchecksummed=args.allow_unchecksummed, new_contract=args.new_contract, log=print,
         )
         refresh_gallery(args.build_dir)  # the page's status panel follows the chain, verified or not
     for note in rep.notes:

@@ -23,14 +23,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from metadata.publishers import PROVIDERS
 
     p.add_argument("--to", dest="provider", required=True, choices=PROVIDERS)
-    p.add_argument("--api", default=None, help="Kubo RPC address (default http://127.0.0.1:5001) or a Pinata-compatible base URL")
+    p.add_argument("--api", default=None,
+                   help="Kubo RPC address (default http://127.0.0.1:5001) or a Pinata-compatible base URL; "
+                        "credentials in it (user:pass@, ?token=...) go with every request and are never shown")
+    from metadata.publishers.base import DEFAULT_REQUEST_TIMEOUT, MIN_UPLOAD_RATE
+
+    p.add_argument("--timeout", type=_seconds, default=DEFAULT_REQUEST_TIMEOUT, metavar="SECONDS",
+                   help=f"the most one HTTP request may take, connect to the last byte of the answer "
+                        f"(default {DEFAULT_REQUEST_TIMEOUT:g} s, plus 1 s per {MIN_UPLOAD_RATE // 1024} KiB uploaded); "
+                        "a node that runs out of it twice is given up on")
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return v
 
 
 def run(args: argparse.Namespace) -> int:
     from metadata.publish import publish
-    from metadata.publishers import make_publisher
+    from metadata.publishers import RetryPolicy, make_publisher
 
-    publisher = make_publisher(args.provider, args.build_dir, api=args.api)
+    publisher = make_publisher(args.provider, args.build_dir, api=args.api,
+                               policy=RetryPolicy(request_timeout=args.timeout))
     r = publish(args.build_dir, publisher)
     for folder, cid in r.roots.items():
         print(f"{folder:<11} {cid}")

@@ -1,9 +1,16 @@
-"""The publisher interface, and HTTP with retries shared by the HTTP publishers."""
+"""The publisher interface, and HTTP with retries shared by the HTTP publishers.
+
+Every HTTP request has a total deadline (connect + sending the body + waiting + reading the
+answer): socket timeouts alone bound each single read, so a node that trickles a byte now
+and then, or accepts and never answers, could otherwise hold `publish` without end. A
+watchdog shuts the request's socket down when its deadline passes, whatever phase it is in.
+"""
 
 from __future__ import annotations
 
 import email.utils
 import os
+import socket
 import threading
 import time
 import uuid
@@ -35,6 +42,10 @@ class Publisher(ABC):
         Returns a one-line note for the user."""
 
 
+DEFAULT_REQUEST_TIMEOUT = 60.0      # seconds: stated in `publish --help`, set with --timeout
+MIN_UPLOAD_RATE = 256 * 1024        # bytes/s an upload is given on top (1 s per 256 KiB): a 1 GB CAR gets ~70 min
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 6
@@ -44,10 +55,17 @@ class RetryPolicy:
     read_timeout: float = 600.0       # silence allowed from the server once the request is sent
     deadline: float = 1800.0          # all attempts of one request together, waits included
     progress_every: float = 30.0      # a line while a request is in flight this long
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT   # one attempt, connect to last byte of the answer ...
+    upload_rate: float = MIN_UPLOAD_RATE               # ... plus the body's size at this many bytes/s
+    silent_tries: int = 2             # attempts that ran out of time before we stop asking that node
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     def backoff(self, attempt: int) -> float:
         return min(self.max_delay, self.base_delay * 2 ** attempt)
+
+    def time_for(self, body_bytes: int) -> float:
+        """The total deadline of one attempt that uploads `body_bytes`."""
+        return self.request_timeout + body_bytes / self.upload_rate
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -140,8 +158,9 @@ class _Ticker:
     """Prints a line every `every` seconds while a request is in flight, so a slow or silent node
     never leaves the user looking at nothing."""
 
-    def __init__(self, what: str, every: float, log: Callable[[str], None], body: "MultipartFile | None"):
-        self.what, self.every, self.log, self.body = what, every, log, body
+    def __init__(self, what: str, every: float, log: Callable[[str], None], body: "MultipartFile | None",
+                 limit: float | None = None):
+        self.what, self.every, self.log, self.body, self.limit = what, every, log, body, limit
         self._stop = threading.Event()
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -157,11 +176,96 @@ class _Ticker:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             waited = time.monotonic() - self._t0
+            end = f", gives up at {self.limit:.0f} s" if self.limit else ""
             b = self.body
             if b is not None and b.sent < len(b):
-                self.log(f"  {self.what}: sent {b.sent / 1e6:,.1f} of {len(b) / 1e6:,.1f} MB ({waited:.0f} s)")
+                self.log(f"  {self.what}: sent {b.sent / 1e6:,.1f} of {len(b) / 1e6:,.1f} MB ({waited:.0f} s{end})")
             else:
-                self.log(f"  {self.what}: waiting for the answer ({waited:.0f} s so far)")
+                self.log(f"  {self.what}: waiting for the answer ({waited:.0f} s so far{end})")
+
+
+class _Watchdog:
+    """Shuts down every socket of one request when its deadline passes: a blocked connect, send or
+    recv then returns at once, in whatever phase the request is."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Watchdog":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+
+    def track(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._socks.append(sock)
+            late = self.expired
+        if late:
+            _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            socks = list(self._socks)
+        for sock in socks:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _watched_session(dog: _Watchdog):
+    """A requests Session whose every new connection's socket is handed to `dog`."""
+    import requests
+    import urllib3
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+
+    class Conn(HTTPConnection):
+        def connect(self):
+            super().connect()
+            dog.track(self.sock)
+
+    class ConnS(HTTPSConnection):
+        def connect(self):
+            super().connect()
+            dog.track(self.sock)
+
+    class Pool(urllib3.HTTPConnectionPool):
+        ConnectionCls = Conn
+
+    class PoolS(urllib3.HTTPSConnectionPool):
+        ConnectionCls = ConnS
+
+    def watched(manager):
+        manager.pool_classes_by_scheme = {"http": Pool, "https": PoolS}
+        return manager
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *a, **kw):
+            super().init_poolmanager(*a, **kw)
+            watched(self.poolmanager)
+
+        def proxy_manager_for(self, proxy, **kw):
+            return watched(super().proxy_manager_for(proxy, **kw))
+
+    session = requests.Session()
+    adapter = Adapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def request(
@@ -189,6 +293,7 @@ def request(
     shown = redact_url(url)
     last = ""
     start = time.monotonic()
+    silent = 0
     for attempt in range(policy.attempts):
         left = policy.deadline - (time.monotonic() - start)
         data = body() if body else None
@@ -196,20 +301,37 @@ def request(
         if data is not None:
             h["Content-Type"] = data.content_type
             h["Content-Length"] = str(len(data))
+        own = policy.time_for(len(data) if data is not None else 0)
+        limit = max(0.1, min(own, left))
+        dog = _Watchdog(limit)
+        session = _watched_session(dog)
         try:
-            with _Ticker(what, policy.progress_every, log, data):
-                resp = requests.request(method, url, params=params, data=data, headers=h,
-                                        timeout=(policy.connect_timeout, min(policy.read_timeout, max(left, 0.1))))
+            with _Ticker(what, policy.progress_every, log, data, limit), dog:
+                resp = session.request(method, url, params=params, data=data, headers=h, stream=True,
+                                       timeout=(min(policy.connect_timeout, limit), min(policy.read_timeout, limit)))
+                resp.content  # the whole answer, under the same deadline  # noqa: B018
+            if dog.expired:   # cut off mid-answer: what arrived is not the answer
+                raise requests.Timeout("deadline")
         except requests.RequestException as e:
             if not isinstance(e, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
                 raise PublishError(f"{what}: cannot send a request to {shown} ({type(e).__name__}: "
                                    f"{redact_text(str(e))[:120]})", hint=unreachable_hint) from None
-            why = _never_connected(e)
+            why = None if dog.expired else _never_connected(e)
             if why:
                 raise PublishError(f"{what}: cannot reach {shown} ({why})", hint=unreachable_hint) from None
-            last = "no answer within the read timeout" if isinstance(e, requests.Timeout) else \
-                f"connection dropped ({type(e).__name__})"
+            if dog.expired or isinstance(e, requests.Timeout):
+                silent += 1
+                why = (f"what was left of {policy.deadline:g} s for all tries" if limit < own else
+                       f"--timeout {policy.request_timeout:g} s" + (" plus the upload's size" if data is not None else ""))
+                last = f"no complete answer within {limit:.1f} s ({why})"
+            else:
+                last = f"connection dropped ({type(e).__name__})"
             wait = policy.backoff(attempt)
+            if silent >= policy.silent_tries:
+                raise PublishError(f"{what} at {shown} failed after {attempt + 1} attempt(s): {last}, "
+                                   f"{silent} times",
+                                   hint="is the node overloaded or stuck? check it, or raise --timeout; then run the "
+                                        "same command again (it resumes)")
         else:
             if final and final(resp):
                 return resp
@@ -219,6 +341,8 @@ def request(
                 wait = min(policy.max_delay, hinted) if hinted is not None else policy.backoff(attempt)
             else:
                 return resp
+        finally:
+            session.close()
         spent = time.monotonic() - start
         if attempt + 1 < policy.attempts and spent + wait < policy.deadline:
             log(f"  {what}: {last}; retrying in {wait:g}s ({attempt + 1}/{policy.attempts - 1})")

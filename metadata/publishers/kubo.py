@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from buildfiles.urls import redact_url
+from buildfiles.urls import endpoint_url, redact_url
 from metadata.publishers.base import (MultipartFile, Publisher, PublishError, RetryPolicy, json_answer, malformed,
                                       request, snippet)
 
@@ -19,7 +19,7 @@ class KuboPublisher(Publisher):
     name = "kubo"
 
     def __init__(self, api: str, policy: RetryPolicy):
-        self.endpoint = api.rstrip("/")
+        self.endpoint = api if "?" in api else api.rstrip("/")
         self.policy = policy
         self.unreachable = (f"is `ipfs daemon` running? start it, or pass the node's RPC address with --api "
                             f"(see `ipfs config Addresses.API`); tried {redact_url(self.endpoint)}")
@@ -28,7 +28,7 @@ class KuboPublisher(Publisher):
         return f"KuboPublisher({redact_url(self.endpoint)})"
 
     def _url(self, path: str) -> str:
-        return f"{self.endpoint}/api/v0/{path}"
+        return endpoint_url(self.endpoint, f"api/v0/{path}")
 
     def has(self, root: str, log: Callable[[str], None] = print) -> bool:
         what = "kubo pin/ls"

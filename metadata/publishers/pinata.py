@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from buildfiles.urls import redact_url
+from buildfiles.urls import endpoint_url, redact_url
 from metadata.publishers.base import (MultipartFile, Publisher, PublishError, RetryPolicy, env_secret, json_answer,
                                       malformed, request, snippet)
 
@@ -22,7 +22,7 @@ class PinataPublisher(Publisher):
     def __init__(self, jwt: str, policy: RetryPolicy, uploads: str = UPLOADS, api: str = API):
         self._auth = {"Authorization": f"Bearer {jwt}"}
         self.policy = policy
-        self.uploads, self.api = uploads.rstrip("/"), api.rstrip("/")
+        self.uploads, self.api = uploads, api
         self.endpoint = self.uploads
         self.unreachable = f"check your network and the address ({redact_url(self.uploads)}); --api overrides it"
 
@@ -45,7 +45,7 @@ class PinataPublisher(Publisher):
 
     def has(self, root: str, log: Callable[[str], None] = print) -> bool:
         what = "pinata file lookup"
-        resp = request("GET", f"{self.api}/v3/files/public", self.policy, what=what, log=log, unreachable_hint=self.unreachable,
+        resp = request("GET", endpoint_url(self.api, "v3/files/public"), self.policy, what=what, log=log, unreachable_hint=self.unreachable,
                        headers=self._auth, params={"cid": root})
         self._check_auth(resp, "lookup")
         if resp.status_code != 200:
@@ -60,7 +60,7 @@ class PinataPublisher(Publisher):
     def upload(self, car: Path, root: str, log: Callable[[str], None] = print) -> str:
         fields = {"network": "public", "car": "true", "name": car.name}
         what = f"pinata upload {car.name}"
-        resp = request("POST", f"{self.uploads}/v3/files", self.policy, what=what, log=log, unreachable_hint=self.unreachable,
+        resp = request("POST", endpoint_url(self.uploads, "v3/files"), self.policy, what=what, log=log, unreachable_hint=self.unreachable,
                        headers=self._auth, body=lambda: MultipartFile(fields, "file", car))
         self._check_auth(resp, "upload")
         if resp.status_code != 200:
