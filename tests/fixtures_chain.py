@@ -108,3 +108,48 @@ def mint_entry(build: Path, chain_id: int = ANVIL_CHAIN_ID) -> dict:
 
 def read_json(p: Path) -> dict:
     return json.loads(Path(p).read_text("utf-8"))
+
+
+# --- sale mode (issue 20): a deployed RobozCollection and anvil's clock ----------------
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+ZERO_ROOT = b"\0" * 32
+TEST_PROVENANCE = bytes.fromhex("ab" * 32)
+
+
+def deploy_collection(w3, *, supply: int = 20, start_id: int = 1, base_uri: str = "ipfs://meta/",
+                      provenance: bytes | None = TEST_PROVENANCE):
+    """RobozCollection from the committed artifact, owned by accounts[0], provenance set (setSale needs it)."""
+    from contracts.compile import load_artifact
+
+    art = load_artifact("RobozCollection")
+    owner = w3.eth.accounts[0]
+    h = w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor(
+        "Rusty Roboz", "RRZ", supply, start_id, base_uri, base_uri + "collection.json", ZERO_ADDRESS, 0, owner,
+        ZERO_ADDRESS, 0).transact({"from": owner})
+    c = w3.eth.contract(address=w3.eth.wait_for_transaction_receipt(h).contractAddress, abi=art.abi)
+    if provenance is not None:
+        c.functions.setProvenanceHash(provenance).transact({"from": owner})
+    return c
+
+
+def rpc(w3, method: str, params: list | None = None):
+    """Raw JSON-RPC (anvil's evm_* methods); raises on an error answer."""
+    r = w3.provider.make_request(method, params or [])
+    if "error" in r:
+        raise RuntimeError(f"{method}: {r['error']}")
+    return r.get("result")
+
+
+def chain_now(w3) -> int:
+    return w3.eth.get_block("latest")["timestamp"]
+
+
+def mine_at(w3, timestamp: int) -> None:
+    """Mine one block stamped `timestamp`: the next transaction's block.timestamp is at least that."""
+    rpc(w3, "evm_setNextBlockTimestamp", [timestamp])
+    rpc(w3, "evm_mine")
+
+
+def mine_blocks(w3, n: int) -> None:
+    rpc(w3, "anvil_mine", [hex(n)])
