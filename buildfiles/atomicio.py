@@ -3,6 +3,11 @@
 A crash or Ctrl-C mid-write must never leave a half-written plan.json or PNG that a
 later step would trust, so each write goes to a temp file in the same directory,
 is fsynced, then renamed over the target (rename is atomic on POSIX).
+
+A SIGKILL between mkstemp and rename leaves the temp file (`.NAME.xxxxxxxx.tmp`) behind.
+The next process that writes into that folder removes such leftovers once: only names of
+this module's own pattern, and only files last written before that process started (a
+concurrent writer's temp file is younger), never anything else.
 """
 
 from __future__ import annotations
@@ -10,7 +15,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
@@ -20,6 +28,7 @@ def atomic_open(path: Path | str, mode: str = "wb") -> Iterator[IO]:
     """Open a temp file beside `path`; on clean exit it replaces `path`, on error it vanishes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_once(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     # mkstemp makes 0600 files; outputs are ordinary files a user shares, so honour the umask.
     os.fchmod(fd, 0o666 & ~_UMASK)
@@ -35,6 +44,51 @@ def atomic_open(path: Path | str, mode: str = "wb") -> Iterator[IO]:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+# mkstemp(prefix=".NAME.", suffix=".tmp"): 8 characters of tempfile's alphabet in between.
+TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+PROCESS_START = time.time()       # module import: before this process wrote anything
+_cleaned: set[str] = set()
+_cleaned_lock = threading.Lock()
+
+
+def stale_temps(directory: Path | str, before: float = PROCESS_START) -> list[Path]:
+    """Temp files of interrupted atomic writes in `directory` (not below it), last modified before `before`."""
+    out = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return out
+    for e in entries:
+        if not TEMP_NAME.fullmatch(e.name):
+            continue
+        try:
+            if e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_mtime < before:
+                out.append(Path(e.path))
+        except OSError:
+            continue
+    return out
+
+
+def clean_stale_temps(directory: Path | str, before: float = PROCESS_START) -> list[Path]:
+    """Remove what stale_temps finds; returns the files removed."""
+    removed = []
+    for p in stale_temps(directory, before):
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def clean_once(directory: Path) -> None:
+    """clean_stale_temps the first time this process writes into `directory`."""
+    key = os.path.abspath(directory)
+    with _cleaned_lock:
+        if key in _cleaned:
+            return
+        _cleaned.add(key)
+    clean_stale_temps(directory)
 
 
 def write_bytes(path: Path | str, data: bytes) -> Path:

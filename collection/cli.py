@@ -46,11 +46,14 @@ def _load_commands():
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # allow_abbrev=False everywhere: `--draf` is an error, never silently `--draft` (and a flag added
+    # later can never change what an old abbreviation meant).
     parser = argparse.ArgumentParser(
         prog="roboz-collection",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error (anywhere on the line)")
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
             description=mod.HELP,
             epilog=getattr(mod, "EPILOG", None),
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
         )
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

@@ -147,8 +147,10 @@ def check_build_files(build_dir: Path, plan: Plan, uris: UriFiles) -> int:
         except OSError as e:
             raise UserError(f"{rel} cannot be read ({e.strerror})", exit_code=2) from None
         if digest != hashed[tid]:
+            # `metadata` alone refuses an image that differs from its render record: name the flag it needs.
             raise UserError(f"{rel} changed since `metadata` ran (its sha256 is not the one in provenance.json)",
-                            hint=f"restore the file, or {_RERUN_METADATA}", exit_code=2)
+                            hint=f"restore the file; or keep your edit: `roboz-collection metadata {build_dir} "
+                                 f"--accept-edited {tid}`, then `publish` again", exit_code=2)
         checked += 1
     files = uris.files
     for name in [f"{tid}.json" for tid in ids] + ["collection.json"]:

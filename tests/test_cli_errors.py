@@ -48,8 +48,12 @@ def test_every_command_on_a_missing_build_says_one_line_without_traceback(tmp_pa
     args = {"validate": [missing + ".yaml"], "plan": [missing + ".yaml"], "build": [missing + ".yaml"],
             "render": [missing], "metadata": [missing], "preview": [missing], "publish": [missing, "--to", "car"],
             "mint": [missing, "--network", "local"], "models": ["verify", "--models-dir", missing],
-            "reroll": [missing, "1", "--no-render"], "review": [missing]}
-    assert set(args) | {"init", "demo"} == set(COMMAND_MODULES)  # init and demo make things: tried elsewhere
+            "reroll": [missing, "1", "--no-render"], "review": [missing],
+            "reveal": [missing, "--network", "local"], "sale": [missing, "--network", "local"],
+            "withdraw": [missing, "--network", "local"]}
+    # init, demo, paint and variations make things from nothing: tried in their own tests
+    assert set(args) <= set(COMMAND_MODULES)
+    assert set(COMMAND_MODULES) - set(args) <= {"init", "demo", "paint", "variations"}
     for cmd, rest in args.items():
         p = cli(cmd, *rest)
         no_traceback(p)
@@ -147,3 +151,26 @@ def test_a_done_token_whose_record_is_lost_or_garbled_is_rendered_again(make_bui
     err = capsys.readouterr().err
     assert "warning: renders/1.json is missing or unreadable although token 1 is done: rendering it again" in err
     assert read_record(build, 1).image_sha256 and (build / "images" / "1.png").read_bytes() == image
+
+
+# ---------------------------------------------------------------- issue 25: strict command lines and hints
+
+def test_abbreviated_options_are_errors_not_guesses(tmp_path):
+    p = cli("build", str(tmp_path / "manifest.yaml"), "--draf")
+    assert p.returncode == 2 and "unrecognized arguments: --draf" in p.stderr
+    p = cli("mint", str(tmp_path), "--allow-test")
+    assert p.returncode == 2 and "unrecognized arguments: --allow-test" in p.stderr
+    p = cli("--vers")
+    assert p.returncode == 2 and "--vers" in p.stderr
+
+
+@pytest.mark.parametrize("name", ["manifest.yaml", "my.yml", "plan.json"])
+def test_render_of_a_file_says_it_takes_a_build_folder(tmp_path, name):
+    f = tmp_path / name
+    if name != "my.yml":   # a manifest path that does not exist yet reads the same
+        f.write_text("collection: {}\n")
+    p = cli("render", str(f))
+    no_traceback(p)
+    assert p.returncode == 2
+    assert "render takes a build folder (the folder plan wrote), not" in p.stderr
+    assert f"roboz-collection plan {f}" in p.stderr and f"roboz-collection build {f}" in p.stderr

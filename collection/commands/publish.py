@@ -44,13 +44,42 @@ def _seconds(text: str) -> float:
     return v
 
 
+def edited_images(build_dir: Path) -> list[int]:
+    """Token ids whose image is no longer the one its render record describes (an edit after render)."""
+    from buildfiles.errors import UserError
+    from buildfiles.hashing import sha256_file
+    from buildfiles.plan import load_plan
+    from buildfiles.records import read_record
+
+    out = []
+    try:
+        for t in load_plan(build_dir).tokens:
+            want = read_record(build_dir, t.id).image_sha256
+            if want is not None and sha256_file(build_dir / "images" / f"{t.id}.png") != want:
+                out.append(t.id)
+    except (OSError, ValueError, UserError):
+        return out
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from metadata.publish import publish
     from metadata.publishers import RetryPolicy, make_publisher
 
+    from buildfiles.errors import UserError
+
     publisher = make_publisher(args.provider, args.build_dir, api=args.api,
                                policy=RetryPolicy(request_timeout=args.timeout))
-    r = publish(args.build_dir, publisher)
+    try:
+        r = publish(args.build_dir, publisher)
+    except UserError as e:
+        edited = edited_images(args.build_dir) if "changed after cids.json" in e.message else []
+        if edited:
+            # "run metadata again" alone would be refused there: an edited image needs --accept-edited.
+            from metadata.integrity import fix_hint
+
+            e.hint = fix_hint(edited, args.build_dir) + "; then publish again"
+        raise
     for folder, cid in r.roots.items():
         print(f"{folder:<11} {cid}")
     print(f"base URI    {r.base_uri}")

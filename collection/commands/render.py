@@ -42,7 +42,22 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
                    help="append progress events (token started/finished/failed, progress) as JSON lines to FILE")
 
 
+def check_build_folder(path: Path) -> None:
+    """`render manifest.yaml` is a common slip: say what render takes instead of "plan.json not found"."""
+    from buildfiles.errors import UserError
+
+    if path.is_dir():
+        return
+    if path.is_file() or path.suffix.lower() in (".yaml", ".yml"):
+        what = "a manifest" if path.suffix.lower() in (".yaml", ".yml") else "a file"
+        raise UserError(f"render takes a build folder (the folder plan wrote), not {what}: {path}",
+                        hint=f"run `roboz-collection plan {path}` (then render its build folder) "
+                             f"or `roboz-collection build {path}` (plan, render, metadata, preview in one go)",
+                        exit_code=2)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_build_folder(args.build_dir)
     from collection.render.render_step import render_build
 
     report = render_build(args.build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
