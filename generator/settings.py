@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, Strict
 
 from buildfiles.errors import UserError
 from generator.judges import judge_choice
@@ -41,12 +41,13 @@ def _check_models(models: Any) -> Any:
 class VideoSettings:
     __pydantic_config__ = {"extra": "forbid"}
 
-    every: Annotated[int, Field(gt=0)] = 10
-    fps: Annotated[int, Field(gt=0, le=120)] = 24
+    every: Annotated[int, Strict(), Field(gt=0)] = 10
+    fps: Annotated[int, Strict(), Field(gt=0, le=120)] = 24
 
 
 @dataclass(frozen=True)
 class RenderSettings:
+    # Numbers are Strict(): a manifest's `iterations: true` or `cut_pow: "3"` is refused, not read as 1 or 3.0.
     __pydantic_config__ = {"extra": "forbid"}
 
     # "<vqgan>+<clip>" from the model registry, "tiny" for the random-weight test pair, or a
@@ -56,34 +57,34 @@ class RenderSettings:
     # sketch, or null to start from random codebook entries. In plan.json: a path
     # relative to the build directory (plan copies inputs into build/inputs/).
     init_image: str | None = BUNDLED_INIT
-    init_weight: Annotated[float, Field(ge=0)] = 0.0
-    size: tuple[Annotated[int, Field(ge=16, le=4096)], Annotated[int, Field(ge=16, le=4096)]] = (384, 384)  # width, height
-    iterations: Annotated[int, Field(gt=0, le=1_000_000)] = 500
-    snapshots: tuple[Annotated[int, Field(gt=0)], ...] = ()
-    step_size: Annotated[float, Field(gt=0)] = 0.1
-    cutn: Annotated[int, Field(gt=0, le=512)] = 32
-    cut_pow: Annotated[float, Field(gt=0)] = 1.0
+    init_weight: Annotated[float, Strict(), Field(ge=0)] = 0.0
+    size: tuple[Annotated[int, Strict(), Field(ge=16, le=4096)], Annotated[int, Strict(), Field(ge=16, le=4096)]] = (384, 384)  # width, height
+    iterations: Annotated[int, Strict(), Field(gt=0, le=1_000_000)] = 500
+    snapshots: tuple[Annotated[int, Strict(), Field(gt=0)], ...] = ()
+    step_size: Annotated[float, Strict(), Field(gt=0)] = 0.1
+    cutn: Annotated[int, Strict(), Field(gt=0, le=512)] = 32
+    cut_pow: Annotated[float, Strict(), Field(gt=0)] = 1.0
     optimiser: Optimiser = "adam"
     augments: tuple[Augment, ...] = ("flip", "affine", "perspective", "jitter")
     # "path:weight:stop" (path relative like init_image) and "seed:weight".
     image_prompts: tuple[str, ...] = ()
     noise_prompts: tuple[str, ...] = ()
     video: VideoSettings | None = None
-    batch_size: Annotated[int, Field(gt=0, le=256)] = 1
-    checkpoint_every: Annotated[int, Field(gt=0)] = 50
+    batch_size: Annotated[int, Strict(), Field(gt=0, le=256)] = 1
+    checkpoint_every: Annotated[int, Strict(), Field(gt=0)] = 50
     precision: Precision = "fp32"
     # Best-of-K (generator/candidates.py): K seeds per token by successive halving, judged by
     # `judge`, a CLIP other than the guide (None: the default partner of the guide's CLIP).
-    candidates: Annotated[int, Field(gt=0, le=64)] = 1
+    candidates: Annotated[int, Strict(), Field(gt=0, le=64)] = 1
     judge: str | None = None
     # Story mode (generator/story.py): prompts that follow the token's own at set iterations,
     # "b^c" with change_every, or [{at, prompt}]. Zoom video (generator/zoom.py): the last
     # zoom.frames × zoom.iterations iterations, each frame the one before zoomed and painted again.
     story: str | tuple[StoryStep, ...] = ()
-    change_every: Annotated[int, Field(gt=0)] | None = None
+    change_every: Annotated[int, Strict(), Field(gt=0)] | None = None
     zoom: ZoomSettings | None = None
     # The picture as it stands every N iterations (kind "preview": progress/{id}.png, paint's display).
-    preview_every: Annotated[int, Field(gt=0)] | None = None
+    preview_every: Annotated[int, Strict(), Field(gt=0)] | None = None
 
     def __post_init__(self) -> None:
         _check_models(self.models)  # also when built directly (plan.json, --models), not through pydantic

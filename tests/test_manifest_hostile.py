@@ -86,8 +86,8 @@ def test_unreadable_manifest(tmp_path, capsys):
     (("  iterations: 5", "  iterations: 5\n  step_size: .inf"), "render.step_size: must be a finite number from 0 to 10, got inf (manifest.yaml:11)"),
     (("  iterations: 5", "  iterations: 5\n  cut_pow: .inf"), "render.cut_pow: must be a finite number from 0 to 10, got inf"),
     (("  iterations: 5", "  iterations: 5\n  init_weight: .nan"), "render.init_weight"),
-    (('prompt: "surfing"', 'prompt: "robot:nan"'), "traits.object.Surfboard: its prompt phrase makes the prompt item 'x rusty roboz robot:nan'"),
-    (('"{colour} rusty roboz {object}"', '"{colour} rusty roboz {object}:1e999"'), "prompt.template: 'x rusty roboz x:1e999': weight and stop must be finite"),
+    (('prompt: "surfing"', 'prompt: "robot:nan"'), "traits.object.Surfboard: its prompt phrase makes the prompt item '{colour} rusty roboz robot:nan'"),
+    (('"{colour} rusty roboz {object}"', '"{colour} rusty roboz {object}:1e999"'), "prompt.template: '{colour} rusty roboz {object}:1e999': weight and stop must be finite"),
     (('"Dune | rusty roboz:0.5"', '"Dune | rusty roboz:5000"'), "specials[0].prompt: 'rusty roboz:5000': weight 5000 is outside ±1000"),
     (("  iterations: 5", "  iterations: 5\n  noise_prompts: ['abc:def']"), "render.noise_prompts[0]: 'abc:def' is not `seed:weight`"),
     (("  iterations: 5", "  iterations: 5\n  noise_prompts: ['7:inf']"), "render.noise_prompts[0]: '7:inf': weight and stop must be finite"),
@@ -248,7 +248,8 @@ def test_heavy_exclusions_and_counts_stay_within_bounds(tmp_path, capsys):
     ("{a} robot", "x:nan", False),       # the phrase's ':' is followed by text: no number is read
     ("robot {a}", "x:nan", True),        # ...at the end it is the weight
     ("{a}:0.5", "y:nan", True),          # 'y:nan:0.5': weight nan, stop 0.5
-    ("{a}:{b}", "nan", False),           # 'nan:q': q is not a number, nothing is read
+    ("{a}:{b}", "nan", True),            # 'nan:q': ':q' is written like a weight but is none (generator.prompts)
+    ("{a}:{b} robot", "nan", False),     # 'nan:q robot': text after the ':', nothing is read
     ("{b}:{a}", "nan", True),            # 'q:nan'
     ("{a} x:1:2:3", "y:nan", False),     # two numeric fields after it: the phrase cannot reach them
 ])

@@ -16,16 +16,16 @@ import math
 import re
 from dataclasses import dataclass, field, fields as dc_fields, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Annotated, Any, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 from buildfiles.errors import UserError
 from collection.plan.inputs import project_file
 from collection.plan.sale import KNOWN_KEYS as SALE_KEYS, SaleSpec, validate_sale
 from collection.plan.plantypes import Category, Exclusion, ExclusionIndex, Radix, Special, TraitValue, count_combinations
 from collection.plan.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
-from generator.prompts import parse_prompt
+from generator.prompts import parse_prompt, prompt_problem
 from generator.settings import BUNDLED_INIT, RENDER_FIELDS, RenderSettings, VideoSettings
 
 __all__ = ["Category", "Exclusion", "Special", "TraitValue", "Manifest", "ManifestError", "load_manifest"]
@@ -52,7 +52,7 @@ class _Strict(BaseModel):
 
 class RoyaltiesSpec(_Strict):
     receiver: str = Field(pattern=ADDRESS)
-    bps: int = Field(ge=0, le=10_000)
+    bps: Annotated[int, Strict()] = Field(ge=0, le=10_000)
 
 
 class CollectionSpec(_Strict):
@@ -63,10 +63,10 @@ class CollectionSpec(_Strict):
     external_url: str | None = None
     image: str | None = None
     token_name: str = "{collection} #{id}"
-    seed: int = 0
+    seed: Annotated[int, Strict()] = 0
     supply: Any = "all"  # a positive integer or "all"; checked by hand for a clearer message
-    start_id: int = Field(default=1, ge=0)
-    shuffle: bool = False
+    start_id: Annotated[int, Strict()] = Field(default=1, ge=0)
+    shuffle: Annotated[bool, Strict()] = False
     royalties: RoyaltiesSpec | None = None
 
 
@@ -156,12 +156,14 @@ class Problem:
 
 
 def format_path(path: tuple[Any, ...]) -> str:
+    from buildfiles.text import bad_char
+
     out = ""
     for p in path:
         if isinstance(p, int):
             out += f"[{p}]"
-        else:
-            out += ("." if out else "") + str(p)
+        else:  # a key with a control character is shown escaped: printed raw it would garble the line
+            out += ("." if out else "") + "".join(f"\\u{ord(ch):04x}" if bad_char(ch) else ch for ch in str(p))
     return out or "(top level)"
 
 
@@ -211,7 +213,11 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
 def load_manifest(path: Path | str) -> Manifest:
     path = Path(path)
     raw_bytes = _read_manifest(path)
-    text = raw_bytes.decode("utf-8", errors="replace")
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as e:  # never read with U+FFFD in place of a byte: that text would reach the metadata
+        line, message = not_utf8(raw_bytes, e)
+        raise ManifestError(path, [Problem((), message, line)]) from None
     if not text.strip():
         raise ManifestError(path, [Problem((), "the manifest is empty; start from `roboz-collection init DIR`", None)])
     try:
@@ -223,6 +229,17 @@ def load_manifest(path: Path | str) -> Manifest:
     if not isinstance(doc.data, dict):
         raise ManifestError(path, [Problem((), f"the manifest must be a mapping of sections, got a {type(doc.data).__name__}", 1)])
     return validate_document(doc, path.resolve().parent, path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def not_utf8(raw: bytes, e: UnicodeDecodeError) -> tuple[int, str]:
+    """(line, message) for the first byte that is not UTF-8: its offset, line and column (in characters)."""
+    start = e.start
+    line = raw.count(b"\n", 0, start) + 1
+    line_start = raw.rfind(b"\n", 0, start) + 1
+    column = len(raw[line_start:start].decode("utf-8", errors="replace")) + 1
+    bad = raw[start:e.end].hex(" ").upper().replace(" ", " 0x")
+    return line, (f"the manifest is not UTF-8: byte 0x{bad} at byte offset {start} (line {line}, column {column}) "
+                  f"cannot be decoded; save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
 
 
 def _read_manifest(path: Path) -> bytes:
@@ -248,6 +265,7 @@ def validate_document(doc: LoadedYaml, root: Path, path: Path, sha256: str) -> M
     c = _Collector(doc)
     for dup_path, _line in doc.duplicates:
         c.add(dup_path, "duplicate key (YAML keeps only the last one)")
+    _validate_text(c, doc.data, ())
 
     spec: ManifestSpec | None = None
     try:
@@ -370,6 +388,8 @@ def _add_pydantic_errors(c: _Collector, err: ValidationError, prefix: tuple[Any,
             c.add(loc, f"unknown key '{key}'{hint}{allowed}")
         elif kind == "missing" or kind == "missing_keyword_argument":
             c.add(loc[:-1], f"missing required key '{loc[-1]}'")
+        elif kind in STRICT_TYPES:
+            c.add(loc, strict_type_message(kind, e.get("input")))
         else:
             got = e.get("input")
             shown = "" if isinstance(got, (dict, list)) else f", got {got!r}"
@@ -381,6 +401,45 @@ def _add_pydantic_errors(c: _Collector, err: ValidationError, prefix: tuple[Any,
 
 
 _RENDER = TypeAdapter(RenderSettings)
+# Numbers and switches are strict (pydantic Strict): `iterations: true` or `cut_pow: "3"` is a
+# mistake to name, not a 1 or a 3.0 to guess.
+STRICT_TYPES = {"int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
+
+
+def strict_type_message(kind: str, got: Any) -> str:
+    why = ""
+    if isinstance(got, bool):
+        why = " (YAML reads true/false/yes/no/on/off as a boolean)"
+    elif isinstance(got, str) and (_is_number(got.strip()) or got.strip().lower() in ("true", "false")):
+        why = " (quoted, so it is text: remove the quotes)"
+    shown = "" if isinstance(got, (dict, list)) else f", got {got!r}"
+    return f"must be {STRICT_TYPES[kind]}{shown}{why}"
+
+
+MAX_TEXT_PROBLEMS = 20
+
+
+def _validate_text(c: _Collector, node: Any, at: tuple[Any, ...]) -> None:
+    """Every key and text value: no control or bidirectional characters (buildfiles.text); line
+    breaks only in a description. Everything in a manifest can end up in metadata or on a page."""
+    from buildfiles.text import control_problem
+
+    if len([p for p in c.problems if "control" in p.message]) >= MAX_TEXT_PROBLEMS:
+        return
+    if isinstance(node, str):
+        problem = control_problem(node, multiline=bool(at) and at[-1] == "description")
+        if problem:
+            c.add(at, problem)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(k, str):
+                problem = control_problem(k)
+                if problem:
+                    c.add(at + (k,), f"the key {problem}")
+            _validate_text(c, v, at + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _validate_text(c, v, at + (i,))
 
 
 def _validate_render(c: _Collector, raw: Any, at: tuple[Any, ...], base: dict[str, Any] | None = None) -> RenderSettings | None:
@@ -672,7 +731,11 @@ def _validate_numbers(c: _Collector, at: tuple[Any, ...], render: dict[str, Any]
 
 def prompt_item_problem(item: str) -> str | None:
     """Trailing `:weight[:stop]` numbers of one prompt item must be finite and in range. Read the
-    way generator.prompts.parse_prompt reads them: up to two trailing numeric fields."""
+    way generator.prompts.parse_prompt reads them: up to two trailing numeric fields; a weight-like
+    field that is no number (`:abc`, `:0,5`) is refused there, in one rule for manifest and render."""
+    typo = prompt_problem(item)
+    if typo:
+        return typo.removeprefix("prompt ")
     parts = item.strip().split(":")
     nums: list[float] = []
     while len(parts) > 1 and len(nums) < 2 and _is_number(parts[-1].strip()):
@@ -685,12 +748,17 @@ def prompt_item_problem(item: str) -> str | None:
     return None
 
 
+STAND_IN = "x x"
+
+
 def _validate_prompt_numbers(c: _Collector, template: str, categories: tuple[Category, ...] | None,
                              specials: list[Special], render: RenderSettings | None) -> None:
     for item in template.split("|"):
-        neutral = PLACEHOLDER.sub("x", item)
+        # A stand-in with a space: a placeholder right after a ':' is a phrase, not a weight typo in itself.
+        neutral = PLACEHOLDER.sub(STAND_IN, item)
         problem = prompt_item_problem(neutral)
         if problem:
+            problem = problem.replace(f"'{neutral.strip()[:80]}'", f"'{item.strip()[:80]}'")
             c.add(("prompt", "template"), problem)
             continue
         # Only a phrase that can reach the item's last two ':' fields can change its weight or
@@ -709,9 +777,11 @@ def _validate_prompt_numbers(c: _Collector, template: str, categories: tuple[Cat
             for v in cat.values:
                 if ":" not in v.phrase and not colons:
                     continue
-                filled = "".join(pc if q % 2 == 0 else (v.phrase if pc == cat.name else "x") for q, pc in enumerate(pieces))
+                filled = "".join(pc if q % 2 == 0 else (v.phrase if pc == cat.name else STAND_IN) for q, pc in enumerate(pieces))
                 problem = prompt_item_problem(filled)
                 if problem:
+                    shown = "".join(pc if q % 2 == 0 else (v.phrase if pc == cat.name else "{" + pc + "}") for q, pc in enumerate(pieces))
+                    problem = problem.replace(f"'{filled.strip()[:80]}'", f"'{shown.strip()[:80]}'")
                     c.add(("traits", cat.name, v.name), f"its prompt phrase makes the prompt item {problem}")
     for i, sp in enumerate(specials):
         for item in sp.prompt.split("|"):
@@ -725,7 +795,10 @@ def _validate_prompt_numbers(c: _Collector, template: str, categories: tuple[Cat
     for at, block in blocks:
         for j, ip in enumerate(block.get("image_prompts") or ()):
             _path, tail = split_image_prompt(str(ip))
-            if tail:
+            typo = prompt_problem(str(ip))
+            if typo:
+                c.add((*at, "image_prompts", j), typo.removeprefix("prompt "))
+            elif tail:
                 problem = prompt_item_problem("x" + tail)
                 if problem:
                     c.add((*at, "image_prompts", j), problem.replace("'x:", "':"))
@@ -736,6 +809,8 @@ def _validate_prompt_numbers(c: _Collector, template: str, categories: tuple[Cat
 
 
 def noise_prompt_problem(item: str) -> str | None:
+    if prompt_problem(item):
+        return f"'{item[:80]}' is not `seed:weight` (e.g. `42:0.5`): '{item.rpartition(':')[2][:40]}' is not a number"
     spec = parse_prompt(item)
     try:
         seed = int(spec.text)
