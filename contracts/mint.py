@@ -457,6 +457,7 @@ def preflight(s: Session, inputs: MintInputs, refusals: Refusals, *, mint_at_dep
     """Every check a transaction needs, before the first one; problems go into `refusals`.
     Returns the summary of what would be sent (None when it could not be estimated)."""
     local = is_local_chain(s.chain_id)
+    known = len(refusals.problems)      # the guards' and the key's: the estimate below still runs with them
     if s.chain.contract_address is None:
         check_code_size(s.artifact.name, runtime_code(s.artifact.name), s.artifact.bytecode, refusals)
         if not local:
@@ -464,11 +465,16 @@ def preflight(s: Session, inputs: MintInputs, refusals: Refusals, *, mint_at_dep
     if s.chain.contract_address is not None:
         check_recorded_contract(s, inputs, refusals)
     check_recipient(s, refusals)
-    if refusals:
+    if len(refusals.problems) > known:
         # A contract that is not ours, or a recipient that cannot take tokens: estimating against it says nothing.
         return None
-    summary = refusals.attempt(lambda: summarize(s, inputs, mint_at_deploy=mint_at_deploy, chunk=chunk,
-                                                 batch_size=batch_size))
+    try:
+        summary = refusals.attempt(lambda: summarize(s, inputs, mint_at_deploy=mint_at_deploy, chunk=chunk,
+                                                     batch_size=batch_size))
+    except ValueError:   # web3 refusing an argument already refused above (a malformed address)
+        if not refusals:
+            raise
+        return None
     if summary is None:
         return None
     sends = summary.tokens_to_mint or summary.settings_to_send or s.chain.contract_address is None
@@ -533,14 +539,25 @@ def parse_address(text: str, what: str, *, allow_unchecksummed: bool = False) ->
 
 
 def check_addresses(inputs: MintInputs, to: str | None, refusals: Refusals, *,
-                    allow_unchecksummed: bool) -> str | None:
-    """--to and the manifest's royalty receiver: checked before anything connects. Returns --to checksummed."""
-    recipient = None
+                    allow_unchecksummed: bool) -> tuple[str | None, MintInputs]:
+    """--to and the manifest's royalty receiver: checked before anything connects.
+
+    Returns --to checksummed, and the inputs with the receiver checksummed (web3 takes no other
+    form; a refused one is still estimated with, so the run's other problems are found too)."""
+    import re
+    from dataclasses import replace
+
+    from eth_utils import to_checksum_address
+
+    recipient, original = None, inputs
+    if inputs.royalty_receiver and re.fullmatch(r"0x[0-9a-fA-F]{40}", inputs.royalty_receiver):
+        inputs = replace(inputs, royalty_receiver=to_checksum_address(inputs.royalty_receiver))
     if to is not None:
         try:
             recipient = checked_address(to, "--to", allow_unchecksummed=allow_unchecksummed)
         except AddressProblem as e:
             refusals.add(e.message, e.hint)
+    given = original.royalty_receiver
     if inputs.royalty_bps:
         what = "collection.royalties.receiver (manifest, in plan.json)"
         if not inputs.royalty_receiver:
@@ -548,11 +565,11 @@ def check_addresses(inputs: MintInputs, to: str | None, refusals: Refusals, *,
                          "set collection.royalties.receiver in the manifest and run `plan` again")
         else:
             try:
-                checked_address(inputs.royalty_receiver, what, allow_unchecksummed=allow_unchecksummed)
+                checked_address(given, what, allow_unchecksummed=allow_unchecksummed)
             except AddressProblem as e:
                 refusals.add(e.message, e.hint.replace("copy the address again", "write the address in the manifest")
                              + "; then run `roboz-collection plan` again")
-    return recipient
+    return recipient, inputs
 
 
 def mint_build(
@@ -613,7 +630,7 @@ def mint_build(
         say("publish.json not found: using base_uri/contract_uri from cids.json (computed offline; make sure they get pinned)")
     journal = load_journal(build_dir)
     refusals = Refusals()
-    recipient = check_addresses(inputs, to, refusals, allow_unchecksummed=allow_unchecksummed)
+    recipient, inputs = check_addresses(inputs, to, refusals, allow_unchecksummed=allow_unchecksummed)
 
     node = None
     if target.url is None:
