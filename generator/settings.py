@@ -9,8 +9,9 @@ dataclass directly (from plan.json, in tests) checks just `__post_init__`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Iterable, Literal
 
 from pydantic import BeforeValidator, Field, Strict
 
@@ -148,3 +149,17 @@ class RenderSettings:
 _OMIT_DEFAULT = {"candidates": 1, "judge": None, "story": (), "change_every": None, "zoom": None, "preview_every": None}
 
 RENDER_FIELDS = tuple(f.name for f in fields(RenderSettings))
+
+
+def plan_settings(defaults: dict[str, Any], overrides: Iterable[dict[str, Any]]) -> list[RenderSettings]:
+    """plan.json's render entries read back once: for each token's overrides, its RenderSettings (the
+    plan's defaults with the overrides laid over them). Tokens with equal overrides share one object,
+    so a million-token plan builds a handful, and everything after works on the typed settings."""
+    built: dict[str, RenderSettings] = {}
+    out = []
+    for over in overrides:
+        key = json.dumps(over, sort_keys=True)
+        if key not in built:
+            built[key] = RenderSettings.from_dict({**defaults, **over})
+        out.append(built[key])
+    return out

@@ -7,6 +7,7 @@ import pytest
 
 from collection.cli import main
 from collection.render.memory import advice, check, estimate_peak_gib, oom_message
+from generator.settings import RenderSettings
 from tests.test_manifest_errors import GOOD
 
 FULL = "vqgan_imagenet_f16_16384+ViT-B/32"
@@ -34,16 +35,16 @@ def test_estimate_grows_with_every_setting():
 
 
 def test_check_names_the_settings_to_lower():
-    render = {"size": [512, 512], "cutn": 64, "batch_size": 4, "models": FULL}
+    render = RenderSettings(size=(512, 512), cutn=64, batch_size=4, models=FULL)
     (line,) = check([("render", render)], "cpu", limit_gib=20)
     assert line.startswith("render: 512x512, cutn 64, batch 4 on cpu needs about 38.0 GiB at peak, more than the 20.0 GiB")
     assert "batch_size: 2" in line and "size: [" in line
     for tip in line.split("set ", 1)[1].split(" (")[0].split(" or "):  # each suggestion really fits
         key, value = tip.split(": ", 1)
-        fixed = dict(render, **{key: eval(value)})
-        assert estimate_peak_gib(fixed["size"], fixed["cutn"], fixed["batch_size"], FULL).gib <= 20
+        fixed = RenderSettings.from_dict({**render.to_dict(), key: eval(value)})
+        assert estimate_peak_gib(fixed.size, fixed.cutn, fixed.batch_size, FULL).gib <= 20
     assert check([("render", render)], "cpu", limit_gib=64) == []
-    assert "no one of them alone fits" in advice({"size": [4096, 4096], "cutn": 512, "batch_size": 1, "models": FULL}, 2)
+    assert "no one of them alone fits" in advice(RenderSettings(size=(4096, 4096), cutn=512, models=FULL), 2)
     assert oom_message(render, "cuda", limit_gib=24).startswith("out of memory on cuda: 512x512, cutn 64, batch 4")
 
 

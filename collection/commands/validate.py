@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from collection.plan.manifest import format_problem, load_manifest
     from collection.render.memory import check as check_memory
-    from collection.render.memory import plan_configs
+    from collection.render.memory import distinct_configs
     from collection.plan.planner import count_combinations, select
 
     m = load_manifest(args.manifest)
@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if sum(1 for c in m.categories if any(v.count is not None for v in c.values)) > 1 and total <= JOINT_CHECK_MAX:
         select(m)  # counts in several categories interact: only a real draw tells (CountsError, exit 2)
     warnings = [format_problem(m.path, w) for w in m.warnings]
-    configs = plan_configs(m.render.to_dict(), [(f"specials[{i}].render", sp.render) for i, sp in enumerate(m.specials)])
+    configs = distinct_configs([("render", m.render), *((f"specials[{i}].render", m.render.with_overrides(sp.render))
+                                                        for i, sp in enumerate(m.specials) if sp.render)])
     warnings += check_memory(configs, args.device, limit_gib=args.memory)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -8,10 +8,11 @@ demo models, at a size where the Jax sketch is still visible.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
-from collection.plan.manifest import Manifest, Special
+from collection.plan.manifest import Manifest
+from generator.settings import RenderSettings
 
 DRAFT_MAX_SIZE = 64
 DRAFT_MAX_ITERATIONS = 30
@@ -25,40 +26,36 @@ DEMO_MAX_CUTN = 16
 DEMO_BATCH_SIZE = 4
 
 
-def cap_render(render: dict[str, Any], base: dict[str, Any], max_size: int, max_iterations: int,
-               max_cutn: int | None = None) -> dict[str, Any]:
-    """Cap one render block (full settings or a special's overrides merged on `base`)."""
-    merged = {**base, **render}
-    out = dict(render)
-    if max_cutn is not None and merged["cutn"] > max_cutn:
+def cap_render(s: RenderSettings, max_size: int, max_iterations: int, max_cutn: int | None = None) -> dict[str, Any]:
+    """What a draft caps in `s`, as overrides in plan.json's form (lists, plain mappings): the
+    snapshots and the video's step shrink with the iterations, so they keep their places in the run."""
+    out: dict[str, Any] = {}
+    if max_cutn is not None and s.cutn > max_cutn:
         out["cutn"] = max_cutn
-    w, h = merged["size"]
+    w, h = s.size
     if max(w, h) > max_size:
         scale = max_size / max(w, h)
         out["size"] = [max(16, round(w * scale)), max(16, round(h * scale))]
-    its = merged["iterations"]
-    if its > max_iterations:
+    if s.iterations > max_iterations:
         out["iterations"] = max_iterations
-        ratio = max_iterations / its
-        snaps = sorted({max(1, round(s * ratio)) for s in merged.get("snapshots") or ()})
-        out["snapshots"] = snaps
-        video = merged.get("video")
-        if video:
-            out["video"] = {**video, "every": max(1, round(video["every"] * ratio))}
+        ratio = max_iterations / s.iterations
+        out["snapshots"] = sorted({max(1, round(n * ratio)) for n in s.snapshots})
+        if s.video:
+            out["video"] = {**asdict(s.video), "every": max(1, round(s.video.every * ratio))}
     return out
 
 
 def draft_manifest(m: Manifest, *, max_size: int = DRAFT_MAX_SIZE, max_iterations: int = DRAFT_MAX_ITERATIONS,
                    max_cutn: int | None = None, models: str | None = None, batch_size: int | None = None) -> Manifest:
-    base = m.render.to_dict()
-    top = cap_render({}, base, max_size, max_iterations, max_cutn)
+    top = cap_render(m.render, max_size, max_iterations, max_cutn)
     if models:
         top["models"] = models
     if batch_size:
         top["batch_size"] = batch_size
     render = m.render.with_overrides(top)
     specials = tuple(
-        replace(sp, render=cap_render(sp.render, base, max_size, max_iterations, max_cutn) if sp.render else {}) for sp in m.specials
+        replace(sp, render={**sp.render, **cap_render(m.render.with_overrides(sp.render), max_size, max_iterations, max_cutn)})
+        if sp.render else sp for sp in m.specials
     )
     return replace(m, render=render, specials=specials)
 

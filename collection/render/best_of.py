@@ -27,7 +27,8 @@ class Judges:
         s = jobs[0].settings
         if s.candidates <= 1:
             return None
-        from generator.candidates import judge_choice, load_judge
+        from generator.candidates import load_judge
+        from generator.judges import judge_choice
 
         # the settings' models spec round-trips through parse_models; models.name is only a label
         key = (str(s.models), s.judge)

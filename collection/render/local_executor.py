@@ -73,7 +73,7 @@ class LocalExecutor:
             except _out_of_memory() as e:  # the next batch of this size would fail the same way: stop, say what to lower
                 from collection.render.memory import oom_message
 
-                raise UserError(oom_message(batch[0].settings.to_dict(), self.dev),
+                raise UserError(oom_message(batch[0].settings, self.dev),
                                 hint="finished tokens and checkpoints are kept; lower the settings and run again",
                                 exit_code=1) from e
             except Exception as e:  # one bad batch must not lose the others

@@ -25,7 +25,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable
+
+from generator.registry import DEFAULT_CLIP
+
+if TYPE_CHECKING:
+    from generator.settings import RenderSettings
 
 GIB = 1 << 30
 
@@ -90,7 +95,7 @@ def estimate_peak_gib(size: tuple[int, int] | list[int], cutn: int, batch: int, 
     if models in ("tiny", "demo"):  # small models: the tiny pair's base is the right order
         base, per_cut, per_px = TINY_BASE_GIB, 0.0, 0.0
     else:
-        clip = models.split("+", 1)[1] if "+" in models else "ViT-B/32"
+        clip = models.split("+", 1)[1] if "+" in models else DEFAULT_CLIP
         base, per_cut, per_px = FULL_BASE_GIB, FULL_PER_CUT_GIB * CLIP_SCALE.get(clip, 1.0), FULL_PER_PIXEL_GIB
         if str(device).startswith("cuda"):
             base = FULL_GPU_BASE_GIB
@@ -98,8 +103,13 @@ def estimate_peak_gib(size: tuple[int, int] | list[int], cutn: int, batch: int, 
     return Estimate(base + batch * per_token, base, per_token, batch)
 
 
-def estimate_settings(render: dict[str, Any], device: str = "cpu", models: str | None = None) -> Estimate:
-    return estimate_peak_gib(render["size"], render["cutn"], render.get("batch_size", 1), models or render["models"], device)
+def estimate_settings(s: RenderSettings, device: str = "cpu", models: Any = None) -> Estimate:
+    return estimate_peak_gib(s.size, s.cutn, s.batch_size, models or s.models, device)
+
+
+def describe(s: RenderSettings) -> str:
+    """The settings memory depends on, as the lines below name them."""
+    return f"{s.size[0]}x{s.size[1]}, cutn {s.cutn}, batch {s.batch_size}"
 
 
 def machine_memory_gib(device: str = "cpu") -> float | None:
@@ -118,11 +128,11 @@ def machine_memory_gib(device: str = "cpu") -> float | None:
         return None
 
 
-def advice(render: dict[str, Any], limit_gib: float, device: str = "cpu", models: str | None = None) -> str:
+def advice(s: RenderSettings, limit_gib: float, device: str = "cpu", models: Any = None) -> str:
     """Which settings to lower, with values that would fit `limit_gib`."""
-    models = models or render["models"]
-    w, h = render["size"]
-    cutn, batch = render["cutn"], render.get("batch_size", 1)
+    models = models or s.models
+    w, h = s.size
+    cutn, batch = s.cutn, s.batch_size
     tips = []
     if batch > 1:
         for b in range(batch - 1, 0, -1):
@@ -144,38 +154,29 @@ def advice(render: dict[str, Any], limit_gib: float, device: str = "cpu", models
     return "set " + " or ".join(tips) + (" (each alone fits)" if len(tips) > 1 else "")
 
 
-def check(configs: list[tuple[str, dict[str, Any]]], device: str = "cpu", models: str | None = None,
+def check(configs: list[tuple[str, RenderSettings]], device: str = "cpu", models: Any = None,
           limit_gib: float | None = None) -> list[str]:
     """One line per configuration (label, render settings) whose estimate exceeds the machine."""
     limit = limit_gib if limit_gib is not None else machine_memory_gib(device)
     if limit is None:
         return []
     out = []
-    for label, render in configs:
-        est = estimate_settings(render, device, models)
+    for label, s in configs:
+        est = estimate_settings(s, device, models)
         if est.gib > limit:
-            w, h = render["size"]
-            out.append(
-                f"{label}: {w}x{h}, cutn {render['cutn']}, batch {render.get('batch_size', 1)} on {device} needs about "
-                f"{est} at peak, more than the {limit:.1f} GiB this machine has; {advice(render, limit, device, models)}"
-            )
+            out.append(f"{label}: {describe(s)} on {device} needs about {est} at peak, more than the {limit:.1f} GiB "
+                       f"this machine has; {advice(s, limit, device, models)}")
     return out
 
 
-MEMORY_FIELDS = frozenset({"size", "cutn", "batch_size", "models"})
-
-
-def plan_configs(render: dict[str, Any], overrides: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-    """The distinct configurations a build renders: the defaults, and each override that changes memory."""
-    out = [("render", render)]
-    seen = {tuple(str(render.get(k)) for k in sorted(MEMORY_FIELDS))}
-    for label, over in overrides:
-        if MEMORY_FIELDS & set(over):
-            merged = {**render, **over}
-            key = tuple(str(merged.get(k)) for k in sorted(MEMORY_FIELDS))
-            if key not in seen:
-                seen.add(key)
-                out.append((label, merged))
+def distinct_configs(configs: Iterable[tuple[str, RenderSettings]]) -> list[tuple[str, RenderSettings]]:
+    """The configurations a build renders that differ in memory: the first of each (the defaults first)."""
+    out, seen = [], set()
+    for label, s in configs:
+        key = (tuple(s.size), s.cutn, s.batch_size, models_name(s.models))
+        if key not in seen:
+            seen.add(key)
+            out.append((label, s))
     return out
 
 
@@ -186,13 +187,15 @@ def check_build(build_dir, *, device: str | None, models: str | None, force: boo
 
     from buildfiles.errors import UserError
     from buildfiles.plan import load_plan
+    from generator.settings import plan_settings
 
     plan = load_plan(build_dir)
     if device is None:
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    configs = plan_configs(plan.render, [(f"token {t.id} ({t.name})", t.render) for t in plan.tokens if t.render])
+    defaults, *per_token = plan_settings(plan.render, [{}, *(t.render for t in plan.tokens)])
+    configs = distinct_configs([("render", defaults), *((f"token {t.id} ({t.name})", s) for t, s in zip(plan.tokens, per_token))])
     problems = check(configs, device, models)
     if not problems:
         return
@@ -204,13 +207,11 @@ def check_build(build_dir, *, device: str | None, models: str | None, force: boo
                     hint="lower the settings in the manifest's render block, or pass --force to try anyway", exit_code=2)
 
 
-def oom_message(render: dict[str, Any], device: str, models: Any = None, limit_gib: float | None = None) -> str:
+def oom_message(s: RenderSettings, device: str, models: Any = None, limit_gib: float | None = None) -> str:
     """One line for an out-of-memory error caught during a render (e.g. torch.cuda.OutOfMemoryError):
     the configuration, the estimate, and the settings to lower. For the render driver to raise as a UserError."""
     limit = limit_gib if limit_gib is not None else machine_memory_gib(device)
-    est = estimate_settings(render, device, models)
-    w, h = render["size"]
+    est = estimate_settings(s, device, models)
     have = f" of the {limit:.1f} GiB there" if limit else ""
     target = limit * 0.8 if limit else est.gib / 2
-    return (f"out of memory on {device}: {w}x{h}, cutn {render['cutn']}, batch {render.get('batch_size', 1)} "
-            f"(estimated peak {est}{have}); {advice(render, target, device, models)}")
+    return f"out of memory on {device}: {describe(s)} (estimated peak {est}{have}); {advice(s, target, device, models)}"

@@ -26,11 +26,14 @@ import socket
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildfiles.errors import UserError
 from collection.render.render_events import (BatchFailed, BatchStarted, Checkpoint, Emit, Finished, ImageOut, Progress, RunInfo,
                                       batch_start)
+
+if TYPE_CHECKING:
+    from generator.settings import RenderSettings
 
 INSTALL_HINT = "pip install 'roboz-collection[ray]'   (or: pip install 'ray[client]>=2.9')"
 ACTOR_PREFIX = "roboz-render"
@@ -102,8 +105,9 @@ def worker_count(opts: RayOptions, device: str, resources: dict[str, float], bat
     return max(1, min(n, batches))
 
 
-def segment_end(start: int, settings) -> int:
-    """A segment starting at iteration `start` runs to the next multiple of checkpoint_every, or to the end."""
+def segment_end(start: int, settings: RenderSettings) -> int:
+    """A segment starting at iteration `start` runs to the next multiple of checkpoint_every, or to the end.
+    Jobs reach the actors with their RenderSettings as they are (a frozen dataclass: pickled by Ray)."""
     return min(settings.iterations, (start // settings.checkpoint_every + 1) * settings.checkpoint_every)
 
 

@@ -2,7 +2,7 @@
 
 The driver owns everything but the painting:
 
-    plan      RenderSettings built once per token from the plan's data (Plan.render_dict)
+    plan      each token's RenderSettings, read from plan.json once (generator.settings.plan_settings)
     state     state.sqlite rows (buildfiles.state), under the build directory's lock
     selection skip done tokens, resume checkpoints, group by models, make batches
     writer    atomic files and records (collection.render.render_writer)
@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from buildfiles.errors import UserError
 from buildfiles.lock import build_lock
@@ -35,6 +35,9 @@ from buildfiles.rerolls import effective_plan
 from collection.render.render_events import (BatchFailed, BatchStarted, Checkpoint, Event, Executor, Finished, ImageOut,
                                       Progress, batch_start)
 from collection.render.render_writer import BuildWriter, TokenWork, clear_partial_writes, load_checkpoint, make_job, warn
+
+if TYPE_CHECKING:
+    from generator.settings import RenderSettings
 
 EXECUTORS = ("local", "ray")
 
@@ -57,9 +60,10 @@ class RenderReport:
 
 # ---- pure helpers ---------------------------------------------------------------------------
 
-def fingerprint(token: PlannedToken, settings_dict: dict[str, Any], seed: int | None = None) -> str:
-    """What a token's pixels depend on. A changed fingerprint invalidates its state and checkpoint."""
-    return _fingerprint(token.prompt, token.seed if seed is None else seed, settings_dict)
+def fingerprint(token: PlannedToken, settings: RenderSettings, seed: int | None = None) -> str:
+    """What a token's pixels depend on. A changed fingerprint invalidates its state and checkpoint.
+    The settings enter in plan.json's form, which render records keep: a record alone can tell."""
+    return _fingerprint(token.prompt, token.seed if seed is None else seed, settings.to_dict())
 
 
 def _fingerprint(prompt: str | None, seed: int, settings_dict: dict[str, Any]) -> str:
@@ -69,8 +73,9 @@ def _fingerprint(prompt: str | None, seed: int, settings_dict: dict[str, Any]) -
 
 def plan_work(plan: Plan, models: str | None = None, device: str = "cpu", only: set[int] | None = None,
               build_dir: Path | None = None) -> list[TokenWork]:
-    """The plan's tokens (those in `only`, when given) as TokenWork: settings built once from the plan's
-    data; the seed is the plan's (buildfiles.rerolls.effective_plan lays re-rolled seeds over it first).
+    """The plan's tokens (those in `only`, when given) as TokenWork: settings read from the plan once
+    (tokens with equal overrides share them); the seed is the plan's (buildfiles.rerolls.effective_plan
+    lays re-rolled seeds over it first). `models` (--models) replaces the plan's models.
 
     Own model files that plan.json names relative to the build directory are found from `build_dir`
     for loading, while fingerprints and records keep the plan's relative paths: a moved project's
@@ -78,24 +83,23 @@ def plan_work(plan: Plan, models: str | None = None, device: str = "cpu", only: 
     from dataclasses import replace
 
     from generator.registry import parse_models
-    from generator.settings import RenderSettings
+    from generator.settings import plan_settings
 
+    tokens = [t for t in plan.tokens if only is None or t.id in only]  # reroll: exactly the re-rolled tokens
+    base = Path(build_dir).resolve() if build_dir is not None else None
+    ready: dict[int, tuple[RenderSettings, Any]] = {}  # per distinct settings object: (settings, models choice)
     out = []
-    for token in plan.tokens:
-        if only is not None and token.id not in only:  # reroll: exactly the re-rolled tokens
-            continue
-        data = plan.render_dict(token)
-        if models:
-            data = {**data, "models": models}
-        settings = RenderSettings.from_dict(data)
-        if settings.precision == "fp16" and not device.startswith("cuda"):
-            raise UserError("precision fp16 needs a CUDA device", hint="use precision bf16 or fp32 on CPU", exit_code=2)
-        choice = parse_models(settings.models, base=Path(build_dir).resolve() if build_dir is not None else None)
-        sd = settings.to_dict()
-        if choice.files:
-            settings = replace(settings, models=choice.to_spec())
-        out.append(TokenWork(token, token.seed, settings, sd, fingerprint(token, sd), str(choice), choice.label, choice.tiny,
-                             choice.test_label))
+    for token, planned in zip(tokens, plan_settings(plan.render, [t.render for t in tokens])):
+        if id(planned) not in ready:
+            try:
+                settings = replace(planned, models=models) if models else planned
+            except ValueError as e:  # --models against the plan's other settings (e.g. a judge the pair cannot use)
+                raise UserError(f"--models {models}: {e}", hint="choose other models, or plan again", exit_code=2) from None
+            if settings.precision == "fp16" and not device.startswith("cuda"):
+                raise UserError("precision fp16 needs a CUDA device", hint="use precision bf16 or fp32 on CPU", exit_code=2)
+            ready[id(planned)] = (settings, parse_models(settings.models, base=base))
+        settings, choice = ready[id(planned)]
+        out.append(TokenWork(token, token.seed, settings, fingerprint(token, settings), choice))
     return out
 
 

@@ -17,7 +17,7 @@ import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildfiles import atomicio
 from buildfiles.hashing import sha256_bytes
@@ -25,27 +25,58 @@ from buildfiles.plan import PlannedToken
 from buildfiles.records import ANIMATION_KEY, RenderRecord, image_path, write_record
 from collection.plan.inputs import build_input
 
+if TYPE_CHECKING:
+    from generator.registry import ModelChoice
+    from generator.settings import RenderSettings
+
 
 @dataclass(frozen=True)
 class TokenWork:
-    """One token as the driver paints it: its settings built once from the plan's data.
+    """One token as the driver paints it: its settings read once from the plan.
 
-    `seed` is the seed this render uses: the plan's, or another one a re-roll records.
+    `seed` is the seed this render uses: the plan's, or another one a re-roll records. `settings`
+    are the plan's (own model files by the plan's build-relative paths): fingerprints, PNG text and
+    records hold them, so a moved project keeps its finished tokens; `choice` holds the models
+    as this machine loads them.
     """
 
     token: PlannedToken
     seed: int
-    settings: Any           # generator.settings.RenderSettings
-    settings_dict: dict[str, Any]
+    settings: RenderSettings
     fingerprint: str        # what the pixels depend on (collection.render.render_step.fingerprint)
-    models: str             # canonical models spec, the executor's key for loading ("tiny", "<vqgan>+<clip>")
-    label: str              # the public name (PNG text, record, metadata): never a file path
-    tiny: bool
-    test_models: str | None = None  # the test pair's label (registry.TEST_MODELS), carried by every picture
+    choice: ModelChoice
 
     @property
     def id(self) -> int:
         return self.token.id
+
+    @property
+    def models(self) -> str:
+        """Canonical models spec, the executor's key for loading ("tiny", "<vqgan>+<clip>", own files' JSON)."""
+        return str(self.choice)
+
+    @property
+    def label(self) -> str:
+        """The public name (PNG text, record, metadata): never a file path."""
+        return self.choice.label
+
+    @property
+    def tiny(self) -> bool:
+        return self.choice.tiny
+
+    @property
+    def test_models(self) -> str | None:
+        """The test pair's label (registry.TEST_MODELS), carried by every picture."""
+        return self.choice.test_label
+
+    @property
+    def job_settings(self) -> RenderSettings:
+        """The settings the loop paints with: own model files by the paths found on this machine."""
+        if not self.choice.files:
+            return self.settings
+        from dataclasses import replace
+
+        return replace(self.settings, models=self.choice.to_spec())
 
 
 THREADS_KEY = "threads"  # render record key: the CPU thread count the picture was painted with
@@ -96,7 +127,7 @@ def make_job(build_dir: Path, work: TokenWork, checkpoint):
     from generator.loop import ImagePrompt, TokenJob
     from generator.prompts import parse_prompt
 
-    s = work.settings
+    s = work.job_settings
     init = Image.open(build_input(build_dir, s.init_image)).convert("RGB") if s.init_image else None
     prompts = []
     for item in s.image_prompts:
@@ -147,7 +178,7 @@ class BuildWriter:
 
         w = self.works[r.id]
         seed = self.seed_of(r)
-        png = png_bytes(r.image, prompt=w.token.prompt, seed=seed, models=w.label, settings=w.settings_dict, tiny=w.tiny,
+        png = png_bytes(r.image, prompt=w.token.prompt, seed=seed, models=w.label, settings=w.settings.to_dict(), tiny=w.tiny,
                         test_models=w.test_models)
         atomicio.write_bytes(image_path(self.dir, r.id), png)
         video = w.settings.video
@@ -162,7 +193,7 @@ class BuildWriter:
                 extra[ANIMATION_KEY] = sha256_bytes(mp4)  # metadata and publish check the video against it
         record = RenderRecord(
             id=r.id, seed=seed, models=w.label, tiny=w.tiny, test_models=w.test_models, iterations=r.iterations, size=tuple(r.image.size),
-            final_loss=r.final_loss, seconds=round(r.seconds, 3), device=r.device, settings=w.settings_dict,
+            final_loss=r.final_loss, seconds=round(r.seconds, 3), device=r.device, settings=w.settings.to_dict(),
             prompt=w.token.prompt, image_sha256=sha256_bytes(png),
             extra=extra,
         )
