@@ -4,7 +4,8 @@ and `mint` (which base URI to set, and whether a real provider pins it).
     {"format": "roboz-publish/1",
      <the latest publish, flat>: provider, endpoint, pins, images_cid, animations_cid, metadata_cid,
                                  base_uri, contract_uri, cars, files, uploaded, uploaded_at,
-     "targets": [{provider, endpoint, pins, images_cid, animations_cid, metadata_cid, uploaded_at}, ...]}
+     "targets": [{provider, endpoint, pins, images_cid, animations_cid, metadata_cid, uploaded_at}, ...],
+     "extra_roots": {"placeholder": CID, "mint": CID}}   # only when published: folders beside the collection
 
 `targets` keeps one summary per provider + endpoint ever published to, so `publish --to car` after
 `--to kubo` does not hide that kubo pins the roots. `pins` is false for a provider that only writes
@@ -61,16 +62,17 @@ class PublishRecord:
     cars: dict[str, str] | None = None
     uploaded: tuple[str, ...] = ()
     others: tuple[Target, ...] = ()          # earlier targets (not this one)
+    extras: dict[str, str] = field(default_factory=dict)   # placeholder/, mint/ -> root CID (the drop's folders)
 
     @classmethod
     def of(cls, *, provider: str, endpoint: str, pins: bool, roots: dict[str, str], files: dict[str, str],
            cars: dict[str, str] | None, uploaded: tuple[str, ...] = (), uploaded_at: str | None = None,
-           previous: "PublishRecord | None" = None) -> "PublishRecord":
+           previous: "PublishRecord | None" = None, extras: dict[str, str] | None = None) -> "PublishRecord":
         t = Target(provider, redact_url(endpoint), pins, roots["images"], roots.get("animations"),
                    roots["metadata"], uploaded_at)
         others = tuple(o for o in (previous.targets if previous else ()) if o.key != t.key)
         return cls(t, make_base_uri(roots["metadata"]), make_contract_uri(roots["metadata"]), dict(files),
-                   dict(cars) if cars is not None else None, tuple(uploaded), others)
+                   dict(cars) if cars is not None else None, tuple(uploaded), others, dict(extras or {}))
 
     # the latest publish, flat, as callers used to read it
     provider = property(lambda self: self.target.provider)
@@ -124,6 +126,8 @@ def publish_json(r: PublishRecord) -> bytes:
         "uploaded": list(r.uploaded),
         "targets": [_target_dict(t) for t in r.targets],
     })
+    if r.extras:  # only then: publish.json of a collection without a drop keeps its bytes
+        d["extra_roots"] = dict(r.extras)
     return dumps_json(d).encode("utf-8")
 
 
@@ -174,6 +178,7 @@ def load_publish(build_dir: Path | str) -> PublishRecord | None:
         cars=f.str_map("cars", optional=True),
         uploaded=f.str_list("uploaded"),
         others=tuple(others),
+        extras=f.str_map("extra_roots"),
     )
 
 

@@ -95,3 +95,31 @@ def ensure_placeholder(build_dir: Path, plan: Plan) -> Placeholder:
 def placeholder_tree(build_dir: Path) -> dict[str, Path]:
     folder = Path(build_dir) / FOLDER
     return {IMAGE: folder / IMAGE, JSON: folder / JSON}
+
+
+MINT_FOLDER = "mint"     # the mint page engineer C's generator writes after `sale`
+
+
+def folder_tree(folder: Path) -> dict:
+    """A folder on disk as a unixfs Tree (names -> paths or nested trees); hidden files are left out."""
+    out: dict = {}
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
+        out[p.name] = folder_tree(p) if p.is_dir() else p
+    return out
+
+
+def drop_trees(build_dir: Path, plan: Plan) -> dict[str, dict]:
+    """The folders `publish` pins beside the collection when there is a drop: placeholder/ (made
+    here when the plan's sale reveals fairly) and mint/ (when the page was generated)."""
+    build_dir = Path(build_dir)
+    out: dict[str, dict] = {}
+    sale = plan.sale or {}
+    if sale.get("reveal") == "fair" or (build_dir / FOLDER).is_dir():
+        ensure_placeholder(build_dir, plan)
+        out[FOLDER] = placeholder_tree(build_dir)
+    mint = build_dir / MINT_FOLDER
+    if mint.is_dir() and any(mint.iterdir()):
+        out[MINT_FOLDER] = folder_tree(mint)
+    return out

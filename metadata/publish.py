@@ -105,6 +105,12 @@ def _publish(build_dir: Path, publisher: Publisher, log: Callable[[str], None]) 
                 command="publish", decode_unrecorded=False, log=log)
     _check_provenance(build_dir, hashes)
 
+    # 1b. The drop's folders beside the collection (placeholder/, mint/): not in cids.json, hashed here.
+    from metadata.placeholder import drop_trees
+
+    extras = drop_trees(build_dir, plan)
+    extra_roots = {name: cid_str(hash_tree(tree).root.cid) for name, tree in extras.items()}
+
     # 2. Compare with the last publish to this provider and explain what changed.
     changed: list[str] = []
     if prev and prev.target.key == (publisher.name, redact_url(publisher.endpoint)):
@@ -118,8 +124,8 @@ def _publish(build_dir: Path, publisher: Publisher, log: Callable[[str], None]) 
 
     # 3. Upload what the provider lacks, media first.
     uploaded = []
-    for name, tree in trees.items():
-        root = roots[name]
+    for name, tree in {**trees, **extras}.items():
+        root = roots[name] if name in roots else extra_roots[name]
         if publisher.has(root, log):
             log(f"{name}: {root} already on {publisher.name}: nothing to upload")
             continue
@@ -137,11 +143,12 @@ def _publish(build_dir: Path, publisher: Publisher, log: Callable[[str], None]) 
 
     record = PublishRecord.of(
         provider=publisher.name, endpoint=publisher.endpoint, pins=publisher.pins, roots=roots, files=files,
-        cars=None if publisher.pins else {n: f"car/{n}.car" for n in trees}, uploaded=tuple(uploaded),
-        previous=prev)
+        cars=None if publisher.pins else {n: f"car/{n}.car" for n in {**trees, **extras}}, uploaded=tuple(uploaded),
+        previous=prev, extras=extra_roots)
     if not uploaded and record.same_as(prev):
         log(f"nothing uploaded: every root is already on {publisher.name}; publish.json unchanged")
     else:
         record = record.stamped(datetime.now(timezone.utc).isoformat(timespec="seconds"))
         write_publish(build_dir, record)
-    return PublishReport(publisher.name, roots, tuple(uploaded), record.base_uri, record.contract_uri, tuple(changed))
+    return PublishReport(publisher.name, {**roots, **extra_roots}, tuple(uploaded), record.base_uri, record.contract_uri,
+                         tuple(changed))

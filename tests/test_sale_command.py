@@ -20,6 +20,7 @@ from buildfiles.sale import load_sale
 from contracts.chain import rpc_call, start_anvil
 from contracts.keys import KEY_ENV, PASSWORD_ENV, anvil_account
 from tests.fixtures_chain import anvil, make_build_dir, mint_entry, read_json  # noqa: F401
+from tests.fixtures_ipfs import fake_ipfs  # noqa: F401
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAYOUT = anvil_account(1).address
@@ -183,3 +184,37 @@ def _overrides():
     from contracts.guards import Overrides
 
     return Overrides(test_renders=True, unpinned=True)
+
+
+def test_publish_pins_the_placeholder_and_the_mint_page_once(tmp_path, fake_ipfs):
+    from metadata.build import write_metadata
+    from metadata.placeholder import ensure_placeholder
+    from metadata.publish import publish
+    from metadata.publishers import RetryPolicy, make_publisher
+    from buildfiles.plan import load_plan
+    from tests.fixtures_ipfs import make_build_dir as make_media_build
+
+    build = make_media_build(tmp_path / "b")
+    write_metadata(build)
+    kubo = lambda: make_publisher("kubo", None, api=fake_ipfs.url, policy=RetryPolicy(attempts=2, sleep=lambda s: None))  # noqa: E731
+    publish(build, kubo(), log=lambda s: None)
+    assert "extra_roots" not in read_json(build / "publish.json")     # no drop: publish.json as before
+
+    plan = read_json(build / "plan.json")
+    plan["sale"] = sale_section()
+    write_json(build / "plan.json", plan)
+    (build / "mint").mkdir()
+    (build / "mint" / "index.html").write_text("<!doctype html><title>mint</title>\n")
+    r = publish(build, kubo(), log=lambda s: None)
+    rec = read_json(build / "publish.json")
+    ph = ensure_placeholder(build, load_plan(build))
+    assert rec["extra_roots"]["placeholder"] == ph.cid == r.roots["placeholder"]
+    assert {ph.cid, rec["extra_roots"]["mint"]} <= fake_ipfs.pins
+    assert r.uploaded == ("placeholder", "mint")
+    meta = json.loads((build / "placeholder" / "placeholder.json").read_text())
+    assert meta["image"] == f"ipfs://{ph.image_cid}"
+
+    before, uploads = (build / "publish.json").read_bytes(), fake_ipfs.uploads("dag/import")
+    again = publish(build, kubo(), log=lambda s: None)
+    assert again.uploaded == () and fake_ipfs.uploads("dag/import") == uploads
+    assert (build / "publish.json").read_bytes() == before

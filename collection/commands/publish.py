@@ -64,6 +64,9 @@ def edited_images(build_dir: Path) -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     from metadata.publish import publish
+    from collection.commands.leftovers import clean_leftovers
+
+    clean_leftovers(args.build_dir, (".", "car"), NAME)   # what a killed run left (.NAME.*.tmp)
     from metadata.publishers import RetryPolicy, make_publisher
 
     from buildfiles.errors import UserError
@@ -84,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{folder:<11} {cid}")
     print(f"base URI    {r.base_uri}")
     print(f"contractURI {r.contract_uri}")
+    if "mint" in r.roots:  # the drop's page: what the artist shares with collectors
+        print(f"mint page   ipfs://{r.roots['mint']}/  (share this)")
     from preview import refresh_gallery
 
     refresh_gallery(args.build_dir)  # the page's status panel follows the publish
