@@ -81,6 +81,23 @@ def clean_stale_temps(directory: Path | str, before: float = PROCESS_START) -> l
     return removed
 
 
+def clean_step_folders(build_dir: Path | str, folders: Iterable[str]) -> list[Path]:
+    """At the start of a step: its folders' leftovers, whether or not it will write there this time
+    (a re-run that finds every file unchanged writes nothing). "name/*" also takes name's subfolders."""
+    removed: list[Path] = []
+    for name in folders:
+        base = Path(build_dir) / name.removesuffix("/*")
+        dirs = [base]
+        if name.endswith("/*"):
+            with contextlib.suppress(OSError):
+                dirs += sorted(Path(e.path) for e in os.scandir(base) if e.is_dir(follow_symlinks=False))
+        for d in dirs:
+            with _cleaned_lock:
+                _cleaned.add(os.path.abspath(d))
+            removed += clean_stale_temps(d)
+    return removed
+
+
 def clean_once(directory: Path) -> None:
     """clean_stale_temps the first time this process writes into `directory`."""
     key = os.path.abspath(directory)

@@ -39,6 +39,9 @@ def _ids(text: str):
 
 def run(args: argparse.Namespace) -> int:
     from metadata.build import write_metadata
+    from collection.commands.leftovers import clean_leftovers
+
+    clean_leftovers(args.build_dir, (".", "metadata"), NAME)   # what a killed run left (.NAME.*.tmp)
 
     print_report(write_metadata(args.build_dir, accept_edited=args.accept_edited))
     return 0

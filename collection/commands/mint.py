@@ -82,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     from preview import refresh_gallery
     from contracts.guards import Overrides
     from contracts.mint import mint_build
+    from collection.commands.leftovers import clean_leftovers
+
+    clean_leftovers(args.build_dir, (".", "chain"), NAME)   # what a killed run left (.NAME.*.tmp)
 
     # Off a terminal (cron, CI, `< /dev/null`) nobody can answer: a public chain then needs --yes.
     interactive = sys.stdin.isatty() and not args.yes

@@ -58,6 +58,10 @@ def check_build_folder(path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_build_folder(args.build_dir)
+    from collection.commands.leftovers import clean_leftovers
+
+    # what a killed run left (.NAME.*.tmp)
+    clean_leftovers(args.build_dir, (".", "images", "renders", "animations", "snapshots/*", "frames/*"), NAME)
     from collection.render.render_step import render_build
 
     report = render_build(args.build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
