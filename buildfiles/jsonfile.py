@@ -38,6 +38,8 @@ def read_object(path: Path, *, fmt: str, recover: str, legacy_ok: bool = True) -
         text = Path(path).read_text("utf-8")
     except FileNotFoundError:
         return None
+    except IsADirectoryError:  # the same damage as a garbled file, with the same way back
+        raise BuildFileError(f"{path} is a folder where the file should be", hint=recover) from None
     except (OSError, UnicodeDecodeError) as e:
         raise BuildFileError(f"{path} cannot be read ({getattr(e, 'strerror', None) or e})", hint=recover) from None
     try:

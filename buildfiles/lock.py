@@ -116,7 +116,14 @@ def acquire(build_dir: Path | str, command: str, create: bool = False) -> _Held:
     if held is not None:
         held.depth += 1
         return held
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder where the lock file should be",
+                        hint=f"remove it (rmdir {path}); the lock is a small file each command makes itself", exit_code=2) from None
+    except OSError as e:
+        raise UserError(f"cannot create the lock file {path}: {e.strerror}",
+                        hint="the build directory must be writable by you", exit_code=2) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:

@@ -107,17 +107,29 @@ def _not_json(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+REPLAN = "make it again: `roboz-collection plan MANIFEST --out BUILD_DIR` (the same manifest gives the same plan)"
+
+
 def load_plan(build_dir: Path | str) -> Plan:
     path = plan_path(build_dir)
     if not path.exists():
         raise PlanError(f"{path} not found", hint="run `roboz-collection plan MANIFEST` (or `build`) first")
     try:
         raw = json.loads(path.read_text("utf-8"), parse_constant=_not_json)
-    except ValueError as e:   # JSONDecodeError is one; _not_json raises the other
+    except IsADirectoryError:  # the same damage as a garbled file, with the same way back
+        raise PlanError(f"{path} is a folder where the plan file should be", hint=REPLAN) from None
+    except ValueError as e:   # JSONDecodeError is one; _not_json raises the other; UnicodeDecodeError a third
         raise PlanError(f"{path} is not valid JSON ({e}); re-run `roboz-collection plan`") from None
+    except OSError as e:
+        raise PlanError(f"{path} cannot be read ({e.strerror or e})", hint="check its permissions") from None
+    if not isinstance(raw, dict):
+        raise PlanError(f"{path} holds a JSON {type(raw).__name__}, not a plan", hint=REPLAN)
     if raw.get("format") != PLAN_FORMAT:
         raise PlanError(f"{path}: unknown plan format {raw.get('format')!r}, expected {PLAN_FORMAT!r}")
-    return plan_from_dict(raw)
+    try:
+        return plan_from_dict(raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # a hand edit or a cut file: the file's fault
+        raise PlanError(f"{path} is malformed ({type(e).__name__}: {e})", hint=REPLAN) from None
 
 
 def plan_from_dict(raw: dict[str, Any]) -> Plan:

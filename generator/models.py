@@ -64,32 +64,40 @@ def load_vqgan_state(ckpt_path: Path) -> dict[str, Tensor]:
 
 
 def load_vqgan(config_path: Path, ckpt_path: Path) -> nn.Module:
-    from omegaconf import OmegaConf
+    """A damaged or mismatched pair is one ModelFileError naming the file and the fix (generator.modelfiles)."""
+    from generator.modelfiles import check_vqgan, fit_problem, load_error
 
-    model = vqgan_from_config(OmegaConf.load(config_path))
-    sd = {k: v for k, v in load_vqgan_state(ckpt_path).items() if not k.startswith("loss.")}
-    missing, _unexpected = model.load_state_dict(sd, strict=False)
-    missing = [k for k in missing if not k.startswith("loss.")]
-    if missing:
-        raise ValueError(f"{ckpt_path} does not fit its config: missing {missing[:5]}")
+    config = check_vqgan(config_path, ckpt_path)
+    try:
+        model = vqgan_from_config(config)
+        sd = {k: v for k, v in load_vqgan_state(ckpt_path).items() if not k.startswith("loss.")}
+    except Exception as e:  # past the checks: a file torch still cannot read is the file's fault, not a bug
+        raise load_error(ckpt_path, "VQGAN checkpoint", e) from None
+    want = {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.startswith("loss.")}
+    fit_problem(ckpt_path, config_path, {k: tuple(v.shape) for k, v in sd.items()}, want)  # Lightning files: checked only now
+    model.load_state_dict(sd, strict=False)
     del model.loss
     return model.eval().requires_grad_(False)
 
 
-def load_clip(path: Path) -> nn.Module:
-    """CLIP from a plain state dict or OpenAI's TorchScript archive. Caller verified the hash."""
-    with warnings.catch_warnings():  # clip imports pkg_resources
-        warnings.simplefilter("ignore")
-        from clip.model import build_model
 
-    try:  # a plain state dict (the tiny model, or a converted file)
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # OpenAI's files are TorchScript archives
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sd = torch.jit.load(str(path), map_location="cpu").state_dict()
-    # build_model converts to fp16; the loop runs fp32 and uses autocast where asked.
-    return build_model(sd).float().eval().requires_grad_(False)
+def load_clip(path: Path) -> nn.Module:
+    """CLIP from a plain state dict or OpenAI's TorchScript archive. Caller verified the hash.
+    A damaged or foreign file is one ModelFileError naming it and the fix (generator.modelfiles)."""
+    from generator.modelfiles import check_clip, file_kind, load_error, quiet_build_model
+
+    check_clip(path)
+    try:
+        if file_kind(path, "CLIP file") == "torchscript":  # OpenAI's files
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sd = torch.jit.load(str(path), map_location="cpu").state_dict()
+        else:  # a plain state dict (the tiny model, or a converted file)
+            sd = torch.load(path, map_location="cpu", weights_only=True)
+        # build_model converts to fp16; the loop runs fp32 and uses autocast where asked.
+        return quiet_build_model(sd).float().eval().requires_grad_(False)
+    except Exception as e:  # past the checks: a file torch still cannot read is the file's fault, not a bug
+        raise load_error(path, "CLIP file", e) from None
 
 
 def load_models(models: str | dict | ModelChoice | None, device: torch.device | str = "cpu",

@@ -273,6 +273,13 @@ def require_files(choice: ModelChoice, models_dir: Path | None) -> tuple[Path, P
         spec = VQGANS[vq]
         if spec.ckpt_sha256:
             verify_sha256(root / spec.ckpt_file, spec.ckpt_sha256, spec.name)
+        recorded = read_recorded(root, spec.hash_file)
+        if spec.ckpt_file not in recorded or spec.config_file not in recorded:
+            # Trust on first use only for files that are what they claim: a half-copied or foreign file is
+            # named now (generator.modelfiles), not recorded and then refused as "changed" once replaced.
+            from generator.modelfiles import check_vqgan
+
+            check_vqgan(root / spec.config_file, root / spec.ckpt_file)
         ckpt = verified_path(root, spec.ckpt_file, spec.hash_file, spec.name)
         config = verified_path(root, spec.config_file, spec.hash_file, spec.name + " config")
         st = ckpt.with_suffix(".safetensors")
@@ -303,6 +310,25 @@ def missing_own_files(choice: ModelChoice) -> list[tuple[str, Path]]:
     return [(f, p) for f, p in own_files(choice) if not p.is_file()]
 
 
+def own_file_problems(choice: ModelChoice) -> list[tuple[str, UserError]]:
+    """(field, error) for each of an artist's own files that is not what it claims (generator.modelfiles:
+    headers, keys and shapes; nothing unpickled). `validate` reports these; `pin_files` refuses them."""
+    from generator.modelfiles import ModelFileError, check_clip, check_vqgan
+
+    out: list[tuple[str, UserError]] = []
+    if isinstance(choice.vqgan, VQGANFiles):
+        try:
+            check_vqgan(Path(choice.vqgan.config), Path(choice.vqgan.checkpoint))
+        except ModelFileError as e:
+            out.append(("vqgan", e))
+    if isinstance(choice.clip, CLIPFile):
+        try:
+            check_clip(Path(choice.clip.file))
+        except ModelFileError as e:
+            out.append(("clip", e))
+    return out
+
+
 def pin_files(choice: ModelChoice) -> ModelChoice:
     """Record each own file's sha256 in the spec on its first use. A hash already pinned is kept
     (never re-pinned), so a file changed since then fails the check in `require_files`."""
@@ -313,6 +339,11 @@ def pin_files(choice: ModelChoice) -> ModelChoice:
         f, p = missing[0]
         raise UserError(f"models.{f}: file {p} not found", hint="fix the path in render.models (or --models)", exit_code=2)
     vq, cl = choice.vqgan, choice.clip
+    unpinned = (isinstance(vq, VQGANFiles) and not (vq.config_sha256 and vq.checkpoint_sha256)) or (
+        isinstance(cl, CLIPFile) and not cl.sha256)
+    problems = own_file_problems(choice) if unpinned else []
+    if problems:  # never pin a damaged file: the next fixed copy would be refused as "changed"
+        raise problems[0][1]
     if isinstance(vq, VQGANFiles) and not (vq.config_sha256 and vq.checkpoint_sha256):
         vq = replace(vq, config_sha256=sha256_file(Path(vq.config)), checkpoint_sha256=sha256_file(Path(vq.checkpoint)))
     if isinstance(cl, CLIPFile) and not cl.sha256:

@@ -892,9 +892,13 @@ def _check_models(c: _Collector, root: Path, at: tuple[Any, ...], models: dict[s
     """An artist's own model files: paths made absolute from the manifest's folder; each must exist
     (they are hashed by the plan step, not copied: checkpoints are large)."""
     from generator.registry import parse_models
-    from generator.weights import missing_own_files
+    from generator.weights import missing_own_files, own_file_problems
 
     choice = parse_models(models, base=root)  # structure already checked with the render settings
-    for field, p in missing_own_files(choice):
+    missing = missing_own_files(choice)
+    for field, p in missing:
         c.add((*at, *field.split(".")), f"file not found (looked for {p})")
+    if not missing:  # headers, keys and shapes, read without unpickling: a damaged file is named now, not at render
+        for field, e in own_file_problems(choice):
+            c.add((*at, field), e.message + (f"; {e.hint}" if e.hint else ""))
     return choice.to_spec()
