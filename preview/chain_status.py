@@ -1,7 +1,9 @@
-"""Where the collection stands after `metadata`, `publish` and `mint`, for the gallery's status panel.
+"""Where the collection stands after `metadata`, `publish`, `mint` and a drop's `sale`, `reveal` and
+`withdraw`, for the gallery's status panel.
 
 Reads cids.json (CIDs computed offline), publish.json (what a provider holds) and mint.json
-(chain, contract, minted ids, on-chain verification) through their typed readers in
+(chain, contract, minted ids, on-chain verification) and sale.json (phases, minted/remaining,
+reveal, proceeds, as the chain said at the last drop command) through their typed readers in
 `buildfiles/`: only the fields the page shows. Endpoint URLs are never shown: the page has
 no use for them.
 """
@@ -58,17 +60,94 @@ class Minted:
 
 
 @dataclass(frozen=True)
+class SalePhaseView:
+    name: str
+    start: str                       # "2026-12-20 18:00 UTC"
+    price_eth: str                   # exact: "0.01"
+    kind: str                        # "public" or "allowlist of N"
+    per_wallet: int
+    supply: int | None
+    minted: int
+
+
+@dataclass(frozen=True)
+class SaleView:
+    chain_name: str
+    contract: str
+    explorer: str | None
+    phases: tuple[SalePhaseView, ...]
+    current: str                     # "not open yet", "allowlist", "sold out", ...
+    minted: int
+    max_supply: int
+    paused: bool
+    fair_reveal: bool
+    revealed: bool
+    offset: int | None
+    proceeds_eth: str                # held by the contract now
+    withdrawn_eth: str
+    payout: str
+    read_at: str | None              # when the chain was last read (a drop command's run)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.max_supply - self.minted, 0)
+
+
+@dataclass(frozen=True)
 class ChainStatus:
     cids: Cids | None
     minted: Minted | None
+    sale: SaleView | None = None
 
 
 def load_chain_status(build_dir: Path) -> ChainStatus | None:
     cids = _published(build_dir) or _computed(build_dir)
     mint = _chain_shown(build_dir)
-    if cids is None and mint is None:
+    sale = _sale(build_dir)
+    if cids is None and mint is None and sale is None:
         return None
-    return ChainStatus(cids, _minted(mint) if mint is not None else None)
+    return ChainStatus(cids, _minted(mint) if mint is not None else None, sale)
+
+
+def eth_text(wei: int) -> str:
+    """Wei as exact ETH: 10**16 -> "0.01" (no float on the way)."""
+    whole, frac = divmod(int(wei), 10**18)
+    return f"{whole}.{frac:018d}".rstrip("0").rstrip(".") if frac else str(whole)
+
+
+def _sale(build_dir: Path) -> SaleView | None:
+    from datetime import datetime, timezone
+
+    from buildfiles.sale import load_sale, shown
+
+    c = shown(load_sale(build_dir))
+    if c is None:
+        return None
+    st = c.state
+    name, explorer = EXPLORERS.get(c.chain_id, (CHAIN_NAMES.get(c.chain_id, f"chain {c.chain_id}"), None))
+    phases = []
+    for i, p in enumerate(c.phases):
+        tree = c.trees.get(str(i))
+        listed = len(tree.get("values") or []) if isinstance(tree, dict) else 0
+        phases.append(SalePhaseView(
+            name=p.name, start=datetime.fromtimestamp(p.start, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            price_eth=eth_text(p.price_wei), kind="public" if p.public else f"allowlist of {listed}",
+            per_wallet=p.per_wallet, supply=p.supply or None, minted=p.minted))
+    minted, max_supply = int(st.get("total_minted") or 0), c.max_supply
+    if minted >= max_supply:
+        current = "sold out"
+    elif st.get("open") and isinstance(st.get("current_phase"), int) and st["current_phase"] < len(phases):
+        current = phases[st["current_phase"]].name
+    else:
+        current = "not open yet"
+    reveal = c.reveal
+    return SaleView(
+        chain_name=name, contract=c.contract_address, explorer=explorer, phases=tuple(phases), current=current,
+        minted=minted, max_supply=max_supply, paused=bool(st.get("paused")), fair_reveal=c.fair_reveal,
+        revealed=bool(st.get("revealed")) or bool(reveal and reveal.revealed),
+        offset=(reveal.offset if reveal and reveal.revealed else None),
+        proceeds_eth=eth_text(int(st.get("balance_wei") or 0)), withdrawn_eth=eth_text(int(st.get("total_withdrawn_wei") or 0)),
+        payout=c.payout, read_at=c.updated_at)
 
 
 def _chain_shown(build_dir: Path):

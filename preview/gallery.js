@@ -173,11 +173,11 @@
         el("h4", {}, cat.category + " ", el("span", { text: "· " + cat.values.length + " values" })), ...rows));
     }
     const note = $("trait-note");
-    if (!DATA.shares.manifest && DATA.shares.categories.length) {
-      note.textContent = "Expected shares need the manifest this plan was made from, beside the build folder; it was not found (or has changed since).";
+    if (!DATA.shares.expected && DATA.shares.categories.length) {
+      note.textContent = "This plan.json was written before plans kept expected shares; run `roboz-collection plan` again to see them.";
       note.hidden = false;
-    } else if (DATA.shares.manifest) {
-      note.textContent = "Shares of the tokens drawn from traits (specials apart); expected shares from the weights in " + DATA.shares.manifest + ".";
+    } else if (DATA.shares.expected) {
+      note.textContent = "Shares of the tokens drawn from traits (specials apart); expected shares as planned from the manifest's weights and counts (plan.json).";
       note.hidden = false;
     }
     if (!DATA.shares.categories.length) $("traits").hidden = true;
@@ -226,6 +226,28 @@
       ];
       if (c) rows.push(el("dt", { text: "tokenURI" }), el("dd", {}, el("code", { text: c.base_uri.replace(/\/?$/, "/") + "{id}.json" })));
       chain.append(el("dl", { class: "kv" }, ...rows));
+    }
+    const s = STATUS.sale;   // a drop: sale.json as the chain was at the last sale/reveal/withdraw
+    if (s) {
+      const sale = el("div", { class: "card-panel", id: "status-sale" });
+      sale.append(el("div", { class: "status-head" }, el("span", { class: "dot " + (s.current === "not open yet" ? "half" : "ok") }),
+        "Drop · " + s.current + (s.paused ? " (paused)" : "") + " on " + s.chain_name));
+      const rows = [
+        el("dt", { text: "contract" }), el("dd", {}, el("code", { text: s.contract }), s.explorer ? ext(s.explorer + "/address/" + s.contract, "explorer ↗") : null),
+        el("dt", { text: "minted" }), el("dd", { id: "sale-minted", text: s.minted + " of " + s.max_supply + ", " + s.remaining + " remaining" }),
+      ];
+      for (const p of s.phases) {
+        rows.push(el("dt", { text: "phase " + p.name }), el("dd", { class: "sale-phase",
+          text: "from " + p.start + ", " + p.price_eth + " ETH, " + p.kind + ", " + p.per_wallet + " per wallet" +
+            (p.supply ? ", " + p.supply + " at most" : "") + "; " + p.minted + " minted" }));
+      }
+      rows.push(el("dt", { text: "reveal" }), el("dd", { id: "sale-reveal", text: !s.fair_reveal ? "none: every token shows its picture"
+          : (s.revealed ? "revealed (offset " + s.offset + ")" : "not yet: tokens show the placeholder") }),
+        el("dt", { text: "proceeds" }), el("dd", { text: s.proceeds_eth + " ETH held, " + s.withdrawn_eth + " ETH withdrawn to " + s.payout }));
+      if (s.read_at) rows.push(el("dt", { text: "read" }), el("dd", { class: "muted", text: s.read_at }));
+      sale.append(el("dl", { class: "kv" }, ...rows));
+      box.append(ipfs, chain, sale);
+      return;
     }
     box.append(ipfs, chain);
   }

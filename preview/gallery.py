@@ -101,15 +101,24 @@ def status_data(chain: ChainStatus | None, gateway: str | None) -> dict[str, Any
             "contract": minted.contract, "first_id": minted.first_id, "count": minted.count,
             "verified": minted.verified, "problems": list(minted.problems), "explorer": minted.explorer,
         },
+        "sale": _sale_data(chain.sale if chain else None),
     }
+
+
+def _sale_data(sale) -> dict[str, Any] | None:
+    if sale is None:
+        return None
+    from dataclasses import asdict
+
+    return {**asdict(sale), "remaining": sale.remaining}
 
 
 def shares_data(view: BuildView) -> dict[str, Any]:
     s = view.shares
     if s is None:
-        return {"manifest": None, "categories": []}
+        return {"expected": False, "categories": []}
     return {
-        "manifest": s.manifest,
+        "expected": s.expected,
         "categories": [
             {"category": c.category, "base": c.base,
              "values": [[v.value, v.count, v.planned, v.expected] for v in c.values]}

@@ -146,3 +146,23 @@ def test_reveal_and_withdraw_without_a_sale_say_so(tmp_path, anvil):
     with pytest.raises(UserError) as e:
         withdraw_build(build, rpc_url=anvil.url)
     assert "no sale contract" in e.value.message and "sale" in e.value.hint
+
+
+def test_the_gallery_status_shows_the_drop(tmp_path, anvil):
+    from contracts.drop import reveal_build, withdraw_build
+    from preview.chain_status import eth_text, load_chain_status
+    from preview.gallery import status_data
+
+    build, _w3, _c = sold(tmp_path, anvil.url)
+    run_sale(build, anvil.url)        # sale.json follows the chain: 7 minted
+    view = load_chain_status(build).sale
+    assert (view.minted, view.max_supply, view.remaining, view.current) == (7, 8, 1, "public")
+    assert [(p.name, p.price_eth, p.kind, p.minted) for p in view.phases] == [
+        ("allowlist", "0.01", "allowlist of 1", 2), ("public", "0.02", "public", 3)]
+    assert (view.fair_reveal, view.revealed, view.proceeds_eth) == (True, False, "0.08")
+    reveal_build(build, rpc_url=anvil.url)
+    withdraw_build(build, rpc_url=anvil.url)
+    data = status_data(load_chain_status(build), None)["sale"]
+    assert data["revealed"] and data["offset"] is not None and data["remaining"] == 1
+    assert (data["proceeds_eth"], data["withdrawn_eth"], data["payout"]) == ("0", "0.08", PAYOUT)
+    assert eth_text(1) == "0.000000000000000001" and eth_text(25 * 10**17) == "2.5"
