@@ -123,6 +123,21 @@ def sale_problems(cfg: DropConfig, *, chain_time: int, public: bool, will_set: b
     return out
 
 
+def placeholder_problems(build_dir: Path, cfg: DropConfig) -> list[tuple[str, str]]:
+    """A fair reveal's placeholder must be pinned before its URI goes on a public chain."""
+    from buildfiles.published import load_publish
+
+    if not cfg.fair_reveal:
+        return []
+    cid = cfg.placeholder_uri.removeprefix("ipfs://").split("/")[0]
+    rec = load_publish(build_dir)
+    if rec is not None and rec.pins and rec.extras.get("placeholder") == cid:
+        return []
+    return [(f"the placeholder {cfg.placeholder_uri} is not pinned by any IPFS provider in publish.json: "
+             "until the reveal every token would show nothing",
+             "run `roboz-collection publish BUILD_DIR --to kubo|pinata` (it pins placeholder/), or pass --allow-unpinned")]
+
+
 def raise_all(problems: list[tuple[str, str]]) -> None:
     if not problems:
         return
@@ -241,6 +256,8 @@ def sale_build(build_dir: Path, cfg: DropConfig, *, network: str | None = None, 
         local = is_local_chain(s.chain_id)
         problems = sale_problems(cfg, chain_time=s.w3.eth.get_block("latest")["timestamp"], public=not local,
                                  will_set=will_set)
+        if not local and will_set and not overrides.unpinned:
+            problems += placeholder_problems(build_dir, cfg)
         why = payout_problem(s.w3, cfg.payout, s.signer.address)
         if why:
             problems.append((why, "name a wallet, or a contract with a payable receive(), as sale.payout"))

@@ -167,9 +167,10 @@ def test_public_chain_guards(tmp_path, sepolia_anvil, monkeypatch):
     rpc_call(sepolia_anvil.url, "anvil_setBalance", [key_address, hex(10**20)])
     build = sale_build_dir(tmp_path / "b", start=int(time.time()) - 60, price="0.0", allowlist=())
     with pytest.raises(UserError) as e:
-        run_sale(build, sepolia_anvil.url, overrides=_overrides(), yes=True)
+        run_sale(build, sepolia_anvil.url, overrides=_overrides(test_renders=True), yes=True)
     msg = e.value.message
-    assert "3 problems" in msg and "in the past" in msg and 'price "0.0"' in msg and "empty allowlist" in msg
+    assert "4 problems" in msg and "in the past" in msg and 'price "0.0"' in msg and "empty allowlist" in msg
+    assert "placeholder" in msg and "not pinned" in msg
     assert not (build / "mint.json").exists() or not mint_entry(build, 11155111)["txs"]
 
     ok = sale_build_dir(tmp_path / "ok", start=int(time.time()) + 3600, price="0")
@@ -180,10 +181,10 @@ def test_public_chain_guards(tmp_path, sepolia_anvil, monkeypatch):
     assert rep.chain_id == 11155111 and load_sale(ok).chain(11155111).rpc_url is None
 
 
-def _overrides():
+def _overrides(**kw):
     from contracts.guards import Overrides
 
-    return Overrides(test_renders=True, unpinned=True)
+    return Overrides(**(kw or {"test_renders": True, "unpinned": True}))
 
 
 def test_publish_pins_the_placeholder_and_the_mint_page_once(tmp_path, fake_ipfs):
@@ -218,3 +219,31 @@ def test_publish_pins_the_placeholder_and_the_mint_page_once(tmp_path, fake_ipfs
     again = publish(build, kubo(), log=lambda s: None)
     assert again.uploaded == () and fake_ipfs.uploads("dag/import") == uploads
     assert (build / "publish.json").read_bytes() == before
+
+
+def test_sale_json_is_typed_and_damage_is_one_line(tmp_path):
+    from buildfiles.jsonfile import BuildFileError
+    from buildfiles.sale import SaleChain, SalePhase, open_sale, sale_json, shown
+
+    rec = open_sale(tmp_path)
+    assert rec.chains == {} and shown(rec) is None
+    phase = SalePhase("public", 1797789600, 10**16, 2, 0, "0x" + "00" * 32, minted=3)
+    for cid in (31337, 11155111):
+        rec.put(SaleChain(chain_id=cid, network="x", contract_address=PAYOUT, owner=PAYOUT, payout=PAYOUT, reserve=1,
+                          fair_reveal=True, placeholder_uri="ipfs://bafy/placeholder.json", max_supply=8, start_id=1,
+                          phases=[phase], rpc_url="http://127.0.0.1:8545"))
+    rec.save()
+    back = load_sale(tmp_path)
+    assert sale_json(back) == (tmp_path / "sale.json").read_bytes()
+    assert back.chain(31337).rpc_url == "http://127.0.0.1:8545" and back.chain(11155111).rpc_url is None
+    assert shown(back).chain_id == 11155111 and back.chain(31337).phases == [phase] and phase.public
+    raw = read_json(tmp_path / "sale.json")
+    assert raw["chains"]["31337"]["phases"][0]["price_wei"] == "10000000000000000"
+    (tmp_path / "sale.json").write_text('{"format": "roboz-sale/1", "chains": {"1": {"chain_id": 2}}}')
+    with pytest.raises(BuildFileError) as e:
+        load_sale(tmp_path)
+    assert "sale.json" in e.value.message and "chain 1 says chain_id 2" in e.value.message
+    (tmp_path / "sale.json").write_text('{"format": "roboz-sale/1", "chai')
+    with pytest.raises(BuildFileError) as e:
+        load_sale(tmp_path)
+    assert "corrupt or truncated" in e.value.message and "sale" in e.value.hint
