@@ -38,9 +38,13 @@ def _txs(build):
 
 def start_mint(build, url, batch=2):
     env = {**os.environ, KEY_ENV: "0x" + bytes(anvil_account(0).key).hex()}
-    return subprocess.Popen([sys.executable, "-m", "collection.cli", "mint", str(build), "--rpc-url", url,
-                             "--batch-size", str(batch)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = open(build.parent / "mint.out", "wb")   # read back when the mint ends before it is killed
+    try:
+        return subprocess.Popen([sys.executable, "-m", "collection.cli", "mint", str(build), "--rpc-url", url,
+                                 "--batch-size", str(batch)], cwd=REPO, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    finally:
+        out.close()
 
 
 def kill_when(build, url, proc, done, timeout=60.0):
@@ -58,7 +62,9 @@ def kill_when(build, url, proc, done, timeout=60.0):
             time.sleep(0.2)   # recorded before broadcast: give it time to reach the node
             rpc_call(url, "evm_mine")
             mined.update(pending)
-        assert proc.poll() is None, "mint exited before it could be killed"
+        if proc.poll() is not None:
+            said = (build.parent / "mint.out").read_text(errors="replace")[-2000:]
+            pytest.fail(f"mint exited ({proc.returncode}) before it could be killed:\n{said}")
         time.sleep(0.05)
     proc.kill()
     pytest.fail(f"condition not reached; txs: {_txs(build)}")

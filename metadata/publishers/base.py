@@ -308,7 +308,8 @@ def request(
         try:
             with _Ticker(what, policy.progress_every, log, data, limit), dog:
                 resp = session.request(method, url, params=params, data=data, headers=h, stream=True,
-                                       timeout=(min(policy.connect_timeout, limit), min(policy.read_timeout, limit)))
+                                       # the watchdog ends the request at `limit`; socket timeouts are a fallback
+                                       timeout=(min(policy.connect_timeout, limit), min(policy.read_timeout, limit + 5)))
                 resp.content  # the whole answer, under the same deadline  # noqa: B018
             if dog.expired:   # cut off mid-answer: what arrived is not the answer
                 raise requests.Timeout("deadline")
@@ -319,11 +320,14 @@ def request(
             why = None if dog.expired else _never_connected(e)
             if why:
                 raise PublishError(f"{what}: cannot reach {shown} ({why})", hint=unreachable_hint) from None
-            if dog.expired or isinstance(e, requests.Timeout):
+            if dog.expired:
                 silent += 1
                 why = (f"what was left of {policy.deadline:g} s for all tries" if limit < own else
                        f"--timeout {policy.request_timeout:g} s" + (" plus the upload's size" if data is not None else ""))
                 last = f"no complete answer within {limit:.1f} s ({why})"
+            elif isinstance(e, requests.Timeout):
+                silent += 1
+                last = f"no answer within the read timeout ({policy.read_timeout:g} s of silence)"
             else:
                 last = f"connection dropped ({type(e).__name__})"
             wait = policy.backoff(attempt)
