@@ -97,9 +97,14 @@ def run(args: argparse.Namespace) -> int:
     sale = rep.sale
     print(f"contract   {rep.contract_address} on chain {rep.chain_id}")
     print(f"reserve    {sale.reserve} tokens to the artist; {sale.state.get('total_minted')} of {sale.max_supply} minted")
+    from datetime import datetime, timezone
+
+    from preview.chain_status import eth_text
+
     for p in sale.phases:
         kind = "public" if p.public else f"allowlist (root {p.merkle_root[:10]}…)"
-        print(f"phase      {p.name}: from unix {p.start}, {p.price_wei} wei, {kind}, {p.minted} minted")
+        start = datetime.fromtimestamp(p.start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        print(f"phase      {p.name}: from {start}, {eth_text(p.price_wei)} ETH, {kind}, {p.minted} minted")
     print(f"payout     {sale.payout}; reveal {'fair' if sale.fair_reveal else 'none'}")
     print(f"txs        {rep.txs_sent} sent this run, {rep.gas_used:,} gas")
     print(f"receipts   {rep.sale_json} (transactions in mint.json)")
