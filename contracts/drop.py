@@ -253,6 +253,13 @@ def sale_build(build_dir: Path, cfg: DropConfig, *, network: str | None = None, 
         if s.chain.contract_address and s.w3.eth.get_code(s.chain.contract_address):
             contract = sale_contract(s.w3, s.chain.contract_address)
         will_set = contract is None or onchain_sale(contract) != wanted_sale(cfg, configs)
+        if contract is not None and not onchain_sale(contract)[0]:
+            minted = contract.functions.nextTokenId().call() - inputs.start_id
+            if minted > cfg.reserve:
+                raise UserError(f"the contract at {contract.address} already holds {minted} minted tokens, more than "
+                                f"the reserve of {cfg.reserve}: `mint` minted them to the artist, so there is little "
+                                "or nothing left to sell", hint="raise sale.reserve to match, or move mint.json away "
+                                "to deploy a new contract for the drop", exit_code=2)
         local = is_local_chain(s.chain_id)
         problems = sale_problems(cfg, chain_time=s.w3.eth.get_block("latest")["timestamp"], public=not local,
                                  will_set=will_set)

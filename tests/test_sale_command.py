@@ -247,3 +247,13 @@ def test_sale_json_is_typed_and_damage_is_one_line(tmp_path):
     with pytest.raises(BuildFileError) as e:
         load_sale(tmp_path)
     assert "corrupt or truncated" in e.value.message and "sale" in e.value.hint
+
+
+def test_a_contract_minted_out_by_mint_is_not_put_on_sale(tmp_path, anvil):
+    from contracts.mint import mint_build
+
+    build = sale_build_dir(tmp_path / "b")
+    mint_build(build, rpc_url=anvil.url)
+    with pytest.raises(UserError) as e:
+        run_sale(build, anvil.url)
+    assert "already holds 8 minted tokens, more than the reserve of 2" in e.value.message
