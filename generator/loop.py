@@ -33,6 +33,8 @@ from generator.models import Models
 from generator.ops import clamp_with_grad, vector_quantize
 from generator.prompts import parse_noise_prompt, split_prompts
 from generator.settings import RenderSettings
+from generator.story import prompt_at, schedule
+from generator.zoom import zoom_image, zoom_points
 
 CHECKPOINT_FORMAT = "roboz-ckpt/1"
 OPTIMISERS = {
@@ -169,6 +171,8 @@ class TokenState:
     prior_seconds: float = 0.0  # time spent in earlier, interrupted runs
     started: float = field(default_factory=time.perf_counter)
     batch_size: int = 1  # tokens sharing this one's batch (for its share of the time)
+    prompt: str = ""     # the prompt in force (story mode changes it); its embeddings lead `targets`
+    n_text: int = 0      # how many of `targets` come from `prompt`
 
     def seconds(self, batch_size: int) -> float:
         """This token's share of the batch's wall time, plus earlier runs'."""
@@ -184,6 +188,8 @@ class TokenState:
             "rng": {k: v.clone() for k, v in self.rng.state().items()},
             "loss": self.last_loss,
             "seconds": self.seconds(self.batch_size),
+            # a zoom frame holds the init term to its own zoomed start, which a resume cannot recompute
+            **({"z_init": self.z_init.detach().cpu().clone()} if self.job.settings.zoom and self.z_init is not None else {}),
             "threads": cpu_threads(self.z.device),
         }
 
@@ -280,19 +286,50 @@ class Renderer:
         f = self.m.factor
         tw, th = latent_size(job.settings.size, f)
         if job.init_image is not None:
-            x = to_tensor(job.init_image, (tw * f, th * f), self.device)
-            z, *_ = self.m.vqgan.encode(x * 2 - 1)
+            z = self.encode_picture(job.init_image, job.settings)
             return z, z.clone()
         cb = self.m.codebook
         idx = torch.randint(cb.shape[0], (th * tw,), generator=rng.cpu).to(self.device)
         z = cb[idx].view(1, th, tw, cb.shape[1]).permute(0, 3, 1, 2)
         return z.contiguous(), None
 
+    @torch.no_grad()
+    def encode_picture(self, image: Image.Image, s: RenderSettings) -> Tensor:
+        """The latent of a picture at the render's size (an init image, a zoomed frame)."""
+        f = self.m.factor
+        tw, th = latent_size(s.size, f)
+        z, *_ = self.m.vqgan.encode(to_tensor(image, (tw * f, th * f), self.device) * 2 - 1)
+        return z
+
+    def _story(self, st: TokenState) -> None:
+        """Story mode: the text targets of the prompt in force at the state's iteration."""
+        s = st.job.settings
+        p = prompt_at(schedule(st.job.prompt, s.story, s.change_every), st.iteration) if s.story else st.job.prompt
+        if p != st.prompt:
+            text = [(self.encode_text(t.text), t.weight, t.stop) for t in split_prompts(p)]
+            st.targets, st.prompt, st.n_text = text + st.targets[st.n_text :], p, len(text)
+
+    @torch.no_grad()
+    def _zoom(self, states: list[TokenState], cb: Callbacks) -> None:
+        """A zoom frame: emit each picture, then start its latent again from the picture zoomed in."""
+        s = states[0].job.settings
+        images = self.current_images(states)
+        for i, st in enumerate(states):
+            frame = to_pil(images[i])
+            cb.on_image(st.job.id, "frame", st.iteration, frame)
+            # from the 8-bit frame, as the video shows it: a resume (or a test) can redo this exactly
+            z = self.encode_picture(zoom_image(frame, s.zoom.scale), s)
+            st.z = z.detach().clone().requires_grad_(True)
+            st.opt = make_optimiser(s.optimiser, [st.z], s.step_size)
+            if st.z_init is not None:
+                st.z_init = z.clone()
+
     def setup(self, job: TokenJob) -> TokenState:
         s = job.settings
         rng = TokenRng.from_seed(job.seed, self.device)
         z, z_init = self.initial_z(job, rng)
         targets = [(self.encode_text(p.text), p.weight, p.stop) for p in split_prompts(job.prompt)]
+        n_text = len(targets)
         targets += [(self.encode_image_prompt(p, s, job.seed), p.weight, p.stop) for p in job.image_prompts]
         dim = targets[0][0].shape[-1] if targets else self.m.clip.text_projection.shape[1]
         for item in s.noise_prompts:
@@ -301,7 +338,7 @@ class Renderer:
             targets.append((emb, weight, float("-inf")))
         z = z.detach().clone().requires_grad_(True)
         opt = make_optimiser(s.optimiser, [z], s.step_size)
-        st = TokenState(job, z, z_init, targets, opt, rng)
+        st = TokenState(job, z, z_init, targets, opt, rng, prompt=job.prompt, n_text=n_text)
         if job.checkpoint:
             ck = job.checkpoint
             if tuple(ck["z"].shape) != tuple(z.shape):
@@ -313,6 +350,9 @@ class Renderer:
             st.iteration = int(ck["iteration"])
             st.last_loss = float(ck.get("loss", float("nan")))
             st.prior_seconds = float(ck.get("seconds", 0.0))
+            if ck.get("z_init") is not None:
+                st.z_init = ck["z_init"].to(self.device)
+        self._story(st)
         return st
 
     # -- the loop --
@@ -359,8 +399,13 @@ class Renderer:
         kinds = []
         if it in s.snapshots:
             kinds.append("snapshot")
-        if s.video and (it % s.video.every == 0 or it == s.iterations):
+        if s.zoom:  # the zoom points emit their own frames (Renderer._zoom); the last one comes here
+            if it == s.iterations:
+                kinds.append("frame")
+        elif s.video and (it % s.video.every == 0 or it == s.iterations):
             kinds.append("frame")
+        if s.preview_every and (it % s.preview_every == 0 or it == s.iterations):
+            kinds.append("preview")
         for kind in kinds:
             for i, st in enumerate(states):
                 cb.on_image(st.job.id, kind, it, to_pil(images[i]))
@@ -390,11 +435,17 @@ class Renderer:
         """
         s = states[0].job.settings
         ids = tuple(st.job.id for st in states)
+        zooms = set(zoom_points(s.iterations, s.zoom)) if s.zoom else set()
         while states[0].iteration < until:
             if cb.should_stop():
                 for st in states:
                     cb.on_checkpoint(st.job.id, st.checkpoint())
                 raise Interrupted(f"stopped at iteration {states[0].iteration}")
+            if states[0].iteration in zooms:
+                self._zoom(states, cb)
+            if s.story:
+                for st in states:
+                    self._story(st)
             for st in states:
                 st.opt.zero_grad(set_to_none=True)
             images = self.decode(torch.cat([st.z for st in states]), s)

@@ -23,6 +23,7 @@ from buildfiles import atomicio
 from buildfiles.hashing import sha256_bytes
 from buildfiles.plan import PlannedToken
 from buildfiles.records import ANIMATION_KEY, RenderRecord, image_path, write_record
+from buildfiles.rerolls import note_picture
 from collection.plan.inputs import build_input
 
 if TYPE_CHECKING:
@@ -164,6 +165,8 @@ class BuildWriter:
 
         if kind == "snapshot":
             path = self.dir / "snapshots" / str(token_id) / f"{iteration:04d}.png"
+        elif kind == "preview":  # the picture as it stands (preview_every): one file, replaced each time
+            path = self.dir / "progress" / f"{token_id}.png"
         else:
             path = self.dir / "frames" / str(token_id) / f"{iteration:05d}.png"
         atomicio.write_bytes(path, png_bytes(image, tiny=self.works[token_id].tiny, test_models=self.works[token_id].test_models))
@@ -181,7 +184,7 @@ class BuildWriter:
         png = png_bytes(r.image, prompt=w.token.prompt, seed=seed, models=w.label, settings=w.settings.to_dict(), tiny=w.tiny,
                         test_models=w.test_models)
         atomicio.write_bytes(image_path(self.dir, r.id), png)
-        video = w.settings.video
+        video = getattr(w.settings, "zoom", None) or w.settings.video  # a zoom video replaces the progress video
         extra = write_candidates(self.dir, r, w.tiny, w.test_models)  # best-of-K: every candidate and the judge
         if getattr(r, "threads", None):
             extra[THREADS_KEY] = r.threads  # CPU pixels depend on it: `--threads N` paints this picture again
@@ -198,6 +201,7 @@ class BuildWriter:
             extra=extra,
         )
         write_record(self.dir, record)
+        note_picture(self.dir, r.id, w.seed, seed)  # a re-rolled token: rerolls.json names the picture's own seed
         self.state.done(r.id, w.fingerprint, r.iterations)
         (self.dir / checkpoint_rel(r.id)).unlink(missing_ok=True)
         return record

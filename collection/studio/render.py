@@ -19,6 +19,6 @@ def render_folder(folder: Path, show: Show | None, *, device: str | None = None,
         ex = ShowingExecutor(make_executor("local", models_dir=models_dir, threads=threads, ray_address=None), show)
         try:
             dev = ex.device(device)
-            return render_works(folder, plan_work(plan, None, dev), ex, dev, progress=progress)
+            return render_works(folder, plan_work(plan, None, dev, None, folder), ex, dev, progress=progress)
         finally:
             ex.close()
