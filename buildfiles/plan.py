@@ -13,6 +13,9 @@ Layout (keys sorted on disk):
       "collection": {name, symbol, description, external_url, image, name_template,
                      seed, start_id, supply, shuffle, royalties: {receiver, bps}},
       "categories": ["colour", "object", ...],          # trait categories in manifest order
+      "expected": {category: [[value, share], ...]},    # expected share of the tokens drawn from traits
+                                                        # (collection.plan.plantypes.Expectation); absent in
+                                                        # plans written before it was kept
       "render": {<RenderSettings.to_dict()>},          # defaults for every token
       "inputs": {"inputs/jax.png": "<sha256>", ...},    # files copied into the build dir
       "tokens": [{id, name, special, traits: {category: value}, prompt, seed, render: {overrides}}],
@@ -76,6 +79,9 @@ class Plan:
     tokens: tuple[PlannedToken, ...]
     category_order: tuple[str, ...] = ()
     sale: dict[str, Any] | None = None   # the manifest's `sale:` (collection.plan.sale.SaleSpec.to_dict())
+    # category -> ((value, expected share of the tokens drawn from traits), ...) in manifest order;
+    # None: a plan written before plans kept it
+    expected: dict[str, tuple[tuple[str, float], ...]] | None = None
 
     def render_dict(self, token: PlannedToken) -> dict[str, Any]:
         """One token's render settings as data: the plan's defaults with the token's overrides.
@@ -176,7 +182,17 @@ def plan_from_dict(raw: dict[str, Any]) -> Plan:
         tokens=tokens,
         category_order=tuple(order),
         sale=raw.get("sale"),
+        expected=_expected(raw.get("expected")),
     )
+
+
+def _expected(raw: Any) -> dict[str, tuple[tuple[str, float], ...]] | None:
+    if raw is None:
+        return None
+    try:
+        return {str(c): tuple((str(v), float(share)) for v, share in pairs) for c, pairs in raw.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise PlanError("plan.json: `expected` is not {category: [[value, share], ...]}; re-run `roboz-collection plan`") from None
 
 
 def token_to_dict(t: PlannedToken) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 from buildfiles.errors import UserError
 from buildfiles.plan import load_plan
 from buildfiles.records import read_record
+from buildfiles.rerolls import effective_plan
 from preview.chain_status import ChainStatus, load_chain_status
 from preview.traits import TraitShares, trait_shares
 
@@ -119,8 +120,6 @@ class BuildView:
 
 
 def load_build_view(build_dir: Path | str) -> BuildView:
-    from collection.render.reroll import effective_plan
-
     build_dir = Path(build_dir)
     plan = effective_plan(build_dir, load_plan(build_dir))  # re-rolled seeds laid over the plan
 
@@ -163,7 +162,7 @@ def load_build_view(build_dir: Path | str) -> BuildView:
         trait_counts=rarity.trait_counts if rarity else count_traits(tokens, categories),
         artist=plan.collection.artist,
         collection_image=image if image and (build_dir / image).is_file() else None,
-        shares=trait_shares(build_dir, plan),
+        shares=trait_shares(plan),
         chain=load_chain_status(build_dir),
     )
 

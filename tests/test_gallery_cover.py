@@ -129,10 +129,13 @@ def test_trait_chart_planned_against_expected(browser, tmp_path):
             expected = v.weight / total
             assert got_expected == pytest.approx(expected) and float(left[:-1]) == pytest.approx(100 * expected, abs=0.01)
     assert len(rows) == sum(len(c.values) for c in m.categories)
-    assert "manifest.yaml" in g.page.locator("#trait-note").text_content()
-    # an edited manifest is not the plan's: no expectation is shown rather than a wrong one
-    (project / "manifest.yaml").write_text((project / "manifest.yaml").read_text() + "\n# edited\n")
+    assert "plan.json" in g.page.locator("#trait-note").text_content()
+    # the page reads build files only: the manifest may go; a plan from before `expected` shows no ticks, and says why
+    (project / "manifest.yaml").unlink()
+    raw = json.loads((project / "build" / "plan.json").read_text())
+    del raw["expected"]
+    (project / "build" / "plan.json").write_text(json.dumps(raw))
     make_preview(project / "build", thumb_size=32, report=False)
     g = open_gallery(browser, project / "build")
     assert g.page.locator("#trait-chart .tick").count() == 0
-    assert "not found" in g.page.locator("#trait-note").text_content()
+    assert "run `roboz-collection plan` again" in g.page.locator("#trait-note").text_content()

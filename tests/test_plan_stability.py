@@ -397,3 +397,67 @@ def test_spaces_beyond_64_bits_replan_with_rendered_tokens():
     prev = Previous(by_identity(a), frozenset({a[0].id, a[4].id}))
     b = list(plan_tokens(load(edited), prev))
     assert b[0] == a[0] and b[4] == a[4] and len({token_identity(t) for t in b}) == 6
+
+
+# ---------------------------------------------------------------- expected shares
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(counted_docs())
+def test_expected_shares_are_planned_once_and_read_by_every_step(spec):
+    """plan.json's `expected`, checked against the manifest's own numbers worked out here: a counted
+    value gets exactly its count less the specials carrying it (and the plan draws exactly that many),
+    the others share the rest by weight; the gallery's chart and the rare-value warnings read the same."""
+    from collection.plan.plan_step import make_plan
+    from preview.traits import trait_shares
+
+    doc, cat = spec
+    assume(brute_force_feasible(doc, cat))
+    m = load(doc)
+    build = Path(tempfile.mkdtemp()) / "build"
+    make_plan(m, build)
+    plan = load_plan(build)
+    generated = [t for t in plan.tokens if not t.special]
+    n = len(generated)
+    carried = Counter(sp.get("traits", {}).get(cat) for sp in doc["specials"])
+    for c, values in doc["traits"].items():
+        got = dict(plan.expected[c])
+        assert list(got) == list(values)  # manifest order
+        exact = {v: s["count"] - carried[v] for v, s in values.items() if isinstance(s, dict) and c == cat}
+        free = {v: (s["weight"] if isinstance(s, dict) else s) for v, s in values.items() if v not in exact}
+        rest = n - sum(exact.values())
+        for v in values:
+            want = exact[v] / n if v in exact else rest * free[v] / sum(free.values()) / n
+            assert got[v] == pytest.approx(want), (c, v)
+            if v in exact:
+                assert sum(t.traits[c] == v for t in generated) == exact[v]
+        if free and rest > 0:
+            assert sum(got.values()) == pytest.approx(1.0)
+    chart = trait_shares(plan)
+    assert chart.expected
+    for cs in chart.categories:
+        if cs.category in doc["traits"]:
+            assert cs.base == n and [(v.value, v.expected) for v in cs.values] == list(plan.expected[cs.category])
+    # the manifest's warnings name exactly the weighted values expected in fewer than one token
+    rare = {p.path[1:] for p in m.warnings if p.path[:1] == ("traits",)}
+    assert rare == {(c, v) for c, values in doc["traits"].items() for v, share in plan.expected[c]
+                    if not (c == cat and isinstance(values[v], dict)) and share * n < 1 and n - sum(
+                        s["count"] - carried[x] for x, s in values.items() if isinstance(s, dict) and c == cat) > 0}
+
+
+def test_plans_without_expected_shares_still_read(tmp_path):
+    """Plans written before `expected` was kept: read as before, the chart shows planned shares only."""
+    from collection.plan.plan_step import make_plan
+    from preview.traits import trait_shares
+
+    doc = json.loads(count_doc({"Red": 3, "Blue": 1}, supply=6))
+    make_plan(load(doc), tmp_path / "build")
+    raw = json.loads((tmp_path / "build" / "plan.json").read_text())
+    assert dict(map(tuple, raw["expected"]["colour"])) == {"Red": 0.75, "Blue": 0.25}
+    del raw["expected"]
+    (tmp_path / "build" / "plan.json").write_text(json.dumps(raw))
+    plan = load_plan(tmp_path / "build")
+    assert plan.expected is None
+    chart = trait_shares(plan)
+    assert not chart.expected and all(v.expected is None for c in chart.categories for v in c.values)
+    assert sum(v.count for v in chart.categories[0].values) == 6

@@ -83,16 +83,12 @@ def print_summary(m, summary) -> None:
     table = Table(title="trait values: planned vs expected share", show_lines=False)
     for col in ("category", "value", "tokens", "share", "expected"):
         table.add_column(col, justify="right" if col in ("tokens", "share", "expected") else "left")
-    from collection.plan.manifest import count_targets
-
     for cat in m.categories:
-        targets = count_targets(cat, m.specials)  # exact counts (minus the specials carrying them)
-        rest = generated - sum(targets.values())
-        free_w = sum(v.weight for i, v in enumerate(cat.values) if i not in targets)
-        for i, v in enumerate(cat.values):
+        expected = dict(summary.expected.get(cat.name, ()))  # what plan.json keeps (collection.plan.plantypes.Expectation)
+        for v in cat.values:
             n = summary.counts[cat.name][v.name]
-            share = targets[i] / generated if i in targets else rest / generated * v.weight / free_w
-            table.add_row(cat.name, v.name + (" (count)" if i in targets else ""), f"{n:,}", f"{n / generated:.1%}", f"{share:.1%}")
+            table.add_row(cat.name, v.name + (" (count)" if v.count is not None else ""), f"{n:,}", f"{n / generated:.1%}",
+                          f"{expected[v.name]:.1%}" if v.name in expected else "")
         table.add_section()
     if sum(len(c.values) for c in m.categories) <= 200:
         con.print(table)

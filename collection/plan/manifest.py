@@ -16,14 +16,15 @@ import math
 import re
 from dataclasses import dataclass, field, fields as dc_fields, replace
 from pathlib import Path
-from typing import Annotated, Any, Sequence
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 from buildfiles.errors import UserError
 from collection.plan.inputs import project_file
 from collection.plan.sale import KNOWN_KEYS as SALE_KEYS, SaleSpec, validate_sale
-from collection.plan.plantypes import Category, Exclusion, ExclusionIndex, Radix, Special, TraitValue, count_combinations
+from collection.plan.plantypes import (Category, Exclusion, ExclusionIndex, Radix, Special, TraitValue, count_combinations,
+                                       count_targets, expectations)
 from collection.plan.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
 from generator.prompts import parse_prompt, prompt_problem
 from generator.settings import BUNDLED_INIT, RENDER_FIELDS, RenderSettings, VideoSettings
@@ -859,32 +860,19 @@ def _validate_counts(c: _Collector, categories: tuple[Category, ...], specials: 
                   f"{sum(reach[vi] for vi in others):,} allowed combinations with them")
 
 
-def count_targets(cat: Category, specials: Sequence[Special]) -> dict[int, int]:
-    """Counted value index -> tokens to draw from traits (its count minus the specials carrying it)."""
-    out = {}
-    for vi, v in enumerate(cat.values):
-        if v.count is not None:
-            out[vi] = v.count - sum(1 for sp in specials if sp.traits.get(cat.name) == v.name)
-    return out
-
-
 def _rare_value_warnings(c: _Collector, categories: tuple[Category, ...], specials: list[Special], generated: int) -> list[Problem]:
     """A weighted value expected in fewer than one token may well never appear (issue seen:
     weight 1 of 11 over 22 tokens gave 0). Expected share ignores exclusions: "about"."""
     out = []
-    for cat in categories:
-        targets = count_targets(cat, specials)
-        rest = generated - sum(targets.values())
-        free = [v for v in cat.values if v.count is None]
-        total_w = sum(v.weight for v in free)
-        if rest <= 0 or not free:
+    for e in expectations(categories, specials, generated):
+        if e.rest <= 0:
             continue
-        for v in free:
-            expected = rest * v.weight / total_w
-            if expected < 1:
-                at = ("traits", cat.name, v.name)
-                out.append(Problem(at, f"expected in about {expected:.2f} of {rest:,} tokens (weight {v.weight:g} of {total_w:g}), "
-                                       f"so it may not appear at all; give it `count: 1` to be sure, or raise its weight", c.doc.line_of(at)))
+        for i, v in enumerate(e.category.values):
+            if i not in e.counted and e.tokens(i) < 1:
+                at = ("traits", e.category.name, v.name)
+                out.append(Problem(at, f"expected in about {e.tokens(i):.2f} of {e.rest:,} tokens (weight {v.weight:g} of "
+                                       f"{e.free_weight:g}), so it may not appear at all; give it `count: 1` to be sure, or raise "
+                                       f"its weight", c.doc.line_of(at)))
     return out
 
 

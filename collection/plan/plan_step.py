@@ -20,6 +20,7 @@ from buildfiles.plan import PLAN_FILE, CollectionInfo, Plan, PlannedToken, Royal
 from collection.plan.inputs import BUNDLED_JAX, project_file
 from collection.plan.manifest import Manifest, split_image_prompt
 from collection.plan.planner import Previous, count_combinations, plan_tokens, token_identity
+from collection.plan.plantypes import expectations
 from buildfiles.state import DONE, RenderState
 from generator.settings import BUNDLED_INIT
 from generator.weights import pin_models
@@ -35,6 +36,7 @@ class PlanSummary:
     combinations: int = 0
     allowed: int = 0
     counts: dict[str, Counter] = field(default_factory=dict)
+    expected: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # plan.json's `expected`
     changed: bool = True
     replanned: bool = False          # a plan.json was there before
     kept: int = 0                    # same id, same picture (a new name or trait label aside)
@@ -96,6 +98,9 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
                         summary.rendered_lost.append(t.id)
             yield t
 
+    generated = m.generated if m.generated is not None else allowed  # `supply: all`: each allowed combination once
+    if generated and m.categories:
+        summary.expected = {e.category.name: e.shares() for e in expectations(m.categories, m.specials, generated)}
     header = {
         "manifest_sha256": m.sha256,
         "collection": collection_to_dict(_collection_info(m, inputs, allowed)),
@@ -103,6 +108,8 @@ def make_plan(m: Manifest, build_dir: Path, *, force: bool = False) -> PlanSumma
         "render": render,
         "inputs": {rel: sha for rel, sha in sorted(inputs.values())},
     }
+    if summary.expected:  # read by the plan table, the gallery's trait chart (preview/traits.py)
+        header["expected"] = summary.expected
     if m.sale is not None:  # only then: plans of manifests without a sale stay byte-identical
         header["sale"] = m.sale.to_dict()
     previous = Previous({token_identity(t): t for t in old.tokens}, frozenset(rendered)) if old else None

@@ -44,8 +44,8 @@ import numpy as np
 
 from buildfiles.errors import UserError
 from buildfiles.plan import PlannedToken
-from collection.plan.manifest import PLACEHOLDER, Manifest, count_targets
-from collection.plan.plantypes import Category, ExclusionIndex, Radix, count_combinations
+from collection.plan.manifest import PLACEHOLDER, Manifest
+from collection.plan.plantypes import Category, ExclusionIndex, Radix, count_combinations, count_targets
 from collection.plan.prng import derive_seed, shuffle_in_place, stream
 
 __all__ = ["plan_tokens", "count_combinations", "Previous", "CountsError", "token_identity"]

@@ -129,6 +129,51 @@ class ExclusionIndex:
         per_value = np.count_nonzero(ok, axis=tuple(i for i in range(len(self.sizes)) if i != p)) if len(self.sizes) > 1 else ok
         return [int(x) * completions for x in per_value]
 
+def count_targets(cat: Category, specials: Sequence[Special]) -> dict[int, int]:
+    """Counted value index -> tokens to draw from traits (its count minus the specials carrying it)."""
+    out = {}
+    for vi, v in enumerate(cat.values):
+        if v.count is not None:
+            out[vi] = v.count - sum(1 for sp in specials if sp.traits.get(cat.name) == v.name)
+    return out
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """How many of the tokens drawn from traits (specials apart) one category's values should get:
+    a counted value exactly its count less the specials carrying it, the others the rest by weight.
+    Exclusions are ignored, so a weighted figure is "about". The one place this is worked out: the
+    manifest's warnings, plan.json's `expected` and from it the plan table and the gallery."""
+
+    category: Category
+    generated: int                # tokens drawn from traits
+    counted: dict[int, int]       # value index -> exact tokens (count_targets)
+
+    @property
+    def rest(self) -> int:
+        """Tokens left to the values drawn by weight."""
+        return self.generated - sum(self.counted.values())
+
+    @property
+    def free_weight(self) -> float:
+        return sum(v.weight for i, v in enumerate(self.category.values) if i not in self.counted)
+
+    def tokens(self, i: int) -> float:
+        if i in self.counted:
+            return float(self.counted[i])
+        w = self.free_weight
+        return max(self.rest, 0) * self.category.values[i].weight / w if w else 0.0
+
+    def shares(self) -> list[tuple[str, float]]:
+        """(value, expected share of the generated tokens) in manifest order: plan.json's `expected` entry."""
+        n = self.generated
+        return [(v.name, self.tokens(i) / n if n else 0.0) for i, v in enumerate(self.category.values)]
+
+
+def expectations(categories: Sequence[Category], specials: Sequence[Special], generated: int) -> tuple[Expectation, ...]:
+    return tuple(Expectation(cat, generated, count_targets(cat, specials)) for cat in categories)
+
+
 def count_combinations(categories: Sequence[Category], exclusions: Sequence[Exclusion]) -> tuple[int, int]:
     """(all combinations, allowed combinations), without enumerating the categories exclusions don't name."""
     radix = Radix.of(categories)
