@@ -19,18 +19,18 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 from buildfiles.chains import is_local_chain
 from buildfiles.errors import UserError
 from buildfiles.plan import Plan
 from contracts.inputs import UriFiles
+from contracts.refusals import MintRefused, Refusals  # noqa: F401 - MintRefused: importable beside the guards
 
 # Labels render records and metadata carry for pictures that are not real renders: the tiny
 # random-weight test models ("Test render") and the small demo models ("Demo render").
 _LABEL = re.compile(r"\b(test|demo)\s+render", re.IGNORECASE)
 _MODEL_NAMES = ("tiny", "demo")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def not_real_render(build_dir: Path, token_id: int) -> str | None:
 
 
 def check_public_chain(build_dir: Path, plan: Plan, uris: UriFiles, chain_id: int, network: str,
-                       overrides: Overrides, refusals: "Refusals | None" = None) -> list[str]:
+                       overrides: Overrides, refusals: Refusals | None = None) -> list[str]:
     """What must not reach a public chain, added to `refusals` (or raised at once without one);
     returns notes on what was overridden."""
     own = refusals if refusals is not None else Refusals()
@@ -121,54 +121,6 @@ def check_public_chain(build_dir: Path, plan: Plan, uris: UriFiles, chain_id: in
     if refusals is None:
         own.raise_if_any()
     return notes
-
-
-# ---------------------------------------------------------------- every refusal of one run, together
-
-class MintRefused(UserError):
-    """Several refusals found before anything was sent: one line each, with its fix."""
-
-    def __init__(self, problems: list[tuple[str, str | None]]):
-        super().__init__(f"{len(problems)} problems; nothing was sent", exit_code=2)
-        self.problems = problems
-        self.args = ("\n".join(self.lines()),)   # str(e) and logs carry every problem, not the headline only
-
-    def lines(self) -> list[str]:
-        out = [self.message]
-        for i, (msg, hint) in enumerate(self.problems, 1):
-            out.append(f"  {i}. {msg}")
-            if hint:
-                out.append(f"     fix: {hint}")
-        return out
-
-
-class Refusals:
-    """Collects what `mint` refuses, so one run reports every problem before the first transaction."""
-
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str | None]] = []
-
-    def __bool__(self) -> bool:
-        return bool(self.problems)
-
-    def add(self, message: str, hint: str | None = None) -> None:
-        if (message, hint) not in self.problems:
-            self.problems.append((message, hint))
-
-    def attempt(self, check: Callable[[], T]) -> T | None:
-        """check()'s value, or None with its UserError recorded."""
-        try:
-            return check()
-        except UserError as e:
-            self.add(e.message, e.hint)
-            return None
-
-    def raise_if_any(self) -> None:
-        if len(self.problems) == 1:
-            msg, hint = self.problems[0]
-            raise UserError(msg, hint=hint, exit_code=2)
-        if self.problems:
-            raise MintRefused(self.problems)
 
 
 # ---------------------------------------------------------------- the contract's own size

@@ -123,10 +123,17 @@ def raw_leaf_cid(data: bytes) -> str:
 ONE_LEAF = 1 << 20
 
 
-def check_build_files(build_dir: Path, plan: Plan, uris: UriFiles) -> int:
+def _named(paths: list[str], n: int = 5) -> str:
+    shown = ", ".join(paths[:n])
+    return shown + (f" and {len(paths) - n} more" if len(paths) > n else "")
+
+
+def check_build_files(build_dir: Path, plan: Plan, uris: UriFiles, problems: list[tuple[str, str]] | None = None) -> int:
     """Every image and metadata file still what `metadata` recorded; returns the number checked.
 
-    Raises one UserError naming the first file that is missing, changed or unreadable.
+    Every file is looked at; what is wrong is grouped by kind (missing, changed, unreadable, not
+    JSON), each with the files it names and its fix. Appended to `problems` (message, hint) when
+    given, else raised: one UserError for one kind, or all kinds together.
     """
     build_dir = Path(build_dir)
     prov = read_provenance(build_dir)
@@ -135,22 +142,22 @@ def check_build_files(build_dir: Path, plan: Plan, uris: UriFiles) -> int:
     if sorted(hashed) != sorted(ids):
         raise UserError(f"{provenance_path(build_dir)} lists other tokens than plan.json", hint=_RERUN_METADATA,
                         exit_code=2)
+    missing_img, changed_img, unreadable, missing_md, not_json, changed_md = [], [], [], [], [], []
+    json_why = ""
     checked = 0
     for tid in ids:
         rel = f"images/{tid}.png"
         try:
             digest = sha256_file(build_dir / rel)
         except FileNotFoundError:
-            raise UserError(f"{rel} is missing, though provenance.json hashed it",
-                            hint="restore it, or re-render that token and run `roboz-collection metadata BUILD_DIR` again",
-                            exit_code=2) from None
+            missing_img.append(rel)
+            continue
         except OSError as e:
-            raise UserError(f"{rel} cannot be read ({e.strerror})", exit_code=2) from None
+            unreadable.append(f"{rel} ({e.strerror})")
+            continue
         if digest != hashed[tid]:
-            # `metadata` alone refuses an image that differs from its render record: name the flag it needs.
-            raise UserError(f"{rel} changed since `metadata` ran (its sha256 is not the one in provenance.json)",
-                            hint=f"restore the file; or keep your edit: `roboz-collection metadata {build_dir} "
-                                 f"--accept-edited {tid}`, then `publish` again", exit_code=2)
+            changed_img.append((tid, rel))
+            continue
         checked += 1
     files = uris.files
     for name in [f"{tid}.json" for tid in ids] + ["collection.json"]:
@@ -158,16 +165,54 @@ def check_build_files(build_dir: Path, plan: Plan, uris: UriFiles) -> int:
         try:
             data = (build_dir / rel).read_bytes()
         except FileNotFoundError:
-            raise UserError(f"{rel} is missing", hint=_RERUN_METADATA, exit_code=2) from None
+            missing_md.append(rel)
+            continue
         except OSError as e:
-            raise UserError(f"{rel} cannot be read ({e.strerror})", exit_code=2) from None
+            unreadable.append(f"{rel} ({e.strerror})")
+            continue
         try:
             json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UserError(f"{rel} is not valid JSON ({e})", hint=_RERUN_METADATA, exit_code=2) from None
+            not_json.append(rel)
+            json_why = json_why or str(e)
+            continue
         want = files.get(rel)
         if want is not None and len(data) <= ONE_LEAF and raw_leaf_cid(data) != want:
-            raise UserError(f"{rel} changed since `metadata` ran (its CID is not the one in cids.json)",
-                            hint=_RERUN_METADATA, exit_code=2)
+            changed_md.append(rel)
+            continue
         checked += 1
+
+    found: list[tuple[str, str]] = []
+    one = lambda items, single, several: single if len(items) == 1 else several  # noqa: E731
+    if missing_img:
+        found.append((f"{_named(missing_img)} {one(missing_img, 'is', 'are')} missing, though provenance.json hashed "
+                      f"{one(missing_img, 'it', 'them')}",
+                      "restore it, or re-render that token and run `roboz-collection metadata BUILD_DIR` again"
+                      .replace("BUILD_DIR", str(build_dir))))
+    if changed_img:
+        ids_changed = ",".join(str(t) for t, _ in changed_img[:10])
+        names = [r for _, r in changed_img]
+        # `metadata` alone refuses an image that differs from its render record: name the flag it needs.
+        found.append((f"{_named(names)} changed since `metadata` ran ({one(names, 'its', 'their')} sha256 "
+                      f"{one(names, 'is', 'are')} not the one in provenance.json)",
+                      f"restore the file; or keep your edit: `roboz-collection metadata {build_dir} "
+                      f"--accept-edited {ids_changed}`, then `publish` again"))
+    if unreadable:
+        found.append((f"{_named(unreadable)} cannot be read", "check the files' permissions and the disk"))
+    if missing_md:
+        found.append((f"{_named(missing_md)} {one(missing_md, 'is', 'are')} missing", _RERUN_METADATA))
+    if not_json:
+        found.append((f"{_named(not_json)} {one(not_json, 'is', 'are')} not valid JSON ({json_why})", _RERUN_METADATA))
+    if changed_md:
+        found.append((f"{_named(changed_md)} changed since `metadata` ran ({one(changed_md, 'its', 'their')} CID "
+                      f"{one(changed_md, 'is', 'are')} not the one in cids.json)", _RERUN_METADATA))
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        from contracts.refusals import Refusals
+
+        r = Refusals()
+        for msg, hint in found:
+            r.add(msg, hint)
+        r.raise_if_any()
     return checked

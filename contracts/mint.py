@@ -31,7 +31,8 @@ from buildfiles.errors import UserError
 from buildfiles.mint_journal import ChainJournal, MintJournal, TxEntry, load_journal
 from buildfiles.plan import load_plan
 from contracts.addresses import AddressProblem, checked_address
-from contracts.guards import MintSummary, Overrides, Refusals, check_code_size, check_public_chain
+from contracts.guards import MintSummary, Overrides, check_code_size, check_public_chain
+from contracts.refusals import Refusals
 from contracts.inputs import MintInputs, check_build_files, read_inputs, read_uri_files
 from contracts.network import Target, choose_target, key_hint
 from contracts.tx import Receipt, Signer, TxParams, redact_url
@@ -380,6 +381,13 @@ def find_earlier_deployment(s: Session, inputs: MintInputs, refusals: Refusals, 
              and (d.name == inputs.name or d.provenance == inputs.provenance_hash)]
     looked = (f"nonces {scan.nonces.start}..{scan.nonces.stop - 1} of {s.signer.address}" if len(scan.nonces)
               else f"{s.signer.address} has sent nothing yet")
+    if scan.pending and not new_contract:
+        # A deploy from a run whose mint.json is gone may be among them: its contract appears only once mined.
+        refusals.add(f"mint.json names no contract on chain {s.chain_id}, and {s.signer.address} has {scan.pending} "
+                     "transaction(s) sent but not mined yet (from an earlier run whose mint.json is lost?)",
+                     "wait until they are mined (or dropped), then run the same command again: a contract they "
+                     "deploy is then found and resumed")
+        return
     if new_contract:
         if same or alike:
             s.say(f"--new-contract: deploying another contract although {len(same) + len(alike)} earlier one(s) "
@@ -625,12 +633,17 @@ def mint_build(
     plan = load_plan(build_dir)
     uris = read_uri_files(build_dir)
     inputs = read_inputs(build_dir, plan, uris)
-    check_build_files(build_dir, plan, uris)   # silent when every file is as `metadata` left it
+    refusals = Refusals()
+    file_problems: list[tuple[str, str]] = []
+    check_build_files(build_dir, plan, uris, file_problems)   # nothing when every file is as `metadata` left it
+    for msg, hint in file_problems:
+        refusals.add(msg, hint)
     if inputs.uri_source == "cids.json":
         say("publish.json not found: using base_uri/contract_uri from cids.json (computed offline; make sure they get pinned)")
     journal = load_journal(build_dir)
-    refusals = Refusals()
     recipient, inputs = check_addresses(inputs, to, refusals, allow_unchecksummed=allow_unchecksummed)
+    if refusals and target.url is None:
+        refusals.raise_if_any()   # the local chain adds nothing to learn: no anvil for a run that stops here
 
     node = None
     if target.url is None:

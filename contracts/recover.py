@@ -73,7 +73,8 @@ def read_deployment(w3: Any, abi: list[dict[str, Any]], address: str, nonce: int
 class Scan:
     nonces: range                   # the nonces looked at
     deployments: list[Deployment]   # contracts there that answer like a RobozCollection
-    total_nonces: int               # the sender's transaction count
+    total_nonces: int               # the sender's transaction count (mined)
+    pending: int = 0                # the sender's transactions sent but not mined: their contracts are not there yet
 
     @property
     def partial(self) -> bool:
@@ -83,6 +84,7 @@ class Scan:
 def scan_sender(w3: Any, abi: list[dict[str, Any]], sender: str, *, limit: int = MAX_NONCES) -> Scan:
     """Every RobozCollection-like contract the sender created with its most recent `limit` nonces."""
     count = int(w3.eth.get_transaction_count(sender, "latest"))
+    pending = max(0, int(w3.eth.get_transaction_count(sender, "pending")) - count)
     nonces = range(max(0, count - limit), count)
     found = []
     for nonce in nonces:
@@ -92,4 +94,4 @@ def scan_sender(w3: Any, abi: list[dict[str, Any]], sender: str, *, limit: int =
         d = read_deployment(w3, abi, address, nonce)
         if d is not None:
             found.append(d)
-    return Scan(nonces, found, count)
+    return Scan(nonces, found, count, pending)

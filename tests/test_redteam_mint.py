@@ -365,3 +365,36 @@ def test_public_guards_overridden_still_refuse_a_bad_address(tmp_path, chain, ke
         mint_build(build, rpc_url=chain.url, to=typo(Account.create().address),
                    overrides=Overrides(test_renders=True, unpinned=True))
     assert nonce(chain.url, key.address) == 0
+
+
+def test_lost_mint_json_with_a_deploy_still_pending_waits_instead_of_deploying_again(tmp_path, monkeypatch):
+    node = start_anvil(no_mining=True, extra=("--chain-id", str(SEPOLIA)))
+    try:
+        acct = fund(node.url)
+        use_key(monkeypatch, acct)
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        tx = {"data": "0x6001600c60003960016000f300", "gas": 100_000, "nonce": 0, "chainId": SEPOLIA, "value": 0,
+              "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9}
+        w3.eth.send_raw_transaction(Account.sign_transaction(tx, acct.key).raw_transaction)   # a deploy in flight
+        build = public_build(tmp_path, supply=1)
+        with pytest.raises(UserError, match="has 1 transaction\\(s\\) sent but not mined yet") as e:
+            mint_build(build, rpc_url=node.url)
+        assert "wait until they are mined" in e.value.hint
+        assert len(w3.eth.get_block("pending")["transactions"]) == 1   # nothing added
+    finally:
+        node.stop()
+
+
+def test_damaged_files_and_a_bad_address_are_reported_together(tmp_path, chain, key):
+    build = public_build(tmp_path, supply=4)
+    (build / "images" / "2.png").write_bytes(b"retouched")
+    (build / "images" / "3.png").write_bytes(b"retouched too")
+    (build / "metadata" / "4.json").write_text('{"name": "Rusty')
+    with pytest.raises(MintRefused) as e:
+        mint_build(build, rpc_url=chain.url, to=typo(Account.create().address))
+    text = str(e.value)
+    assert "3 problems; nothing was sent" in text
+    assert "images/2.png, images/3.png changed since `metadata` ran (their sha256 are not the one in provenance.json)" \
+        in text and "--accept-edited 2,3" in text
+    assert "metadata/4.json is not valid JSON" in text and "fails its EIP-55 checksum" in text
+    assert nonce(chain.url, key.address) == 0 and not (build / "mint.json").exists()
