@@ -121,3 +121,20 @@ def test_an_api_address_that_is_not_http_is_refused_before_any_request(api):
     with pytest.raises(PublishError, match="--api must be an http") as e:
         make_publisher("kubo", None, api=api)
     assert e.value.exit_code == 2 and "S3cretPw9" not in e.value.message
+
+
+def test_after_an_edited_image_the_hint_names_what_metadata_accepts(built):
+    from PIL import Image
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "collection.cli", *args], capture_output=True, text=True)
+
+    Image.new("RGB", (16, 16), (9, 9, 9)).save(built / "images" / "3.png")   # retouched by hand
+    p = cli("publish", str(built), "--to", "car")
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    hint = p.stderr.split("hint: ", 1)[1]
+    assert f"roboz-collection metadata {built} --accept-edited 3" in hint and "roboz-collection render" in hint
+    # ... and that is what the next command takes: the hint's command works, then publish does
+    assert cli("metadata", str(built)).returncode != 0          # without the flag: refused, as before
+    assert cli("metadata", str(built), "--accept-edited", "3").returncode == 0
+    assert cli("publish", str(built), "--to", "car").returncode == 0
