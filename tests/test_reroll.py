@@ -1,11 +1,14 @@
 """`reroll`: next seeds as a pure function of token and count, only those re-rendered, downstream stale."""
 
+import io
 import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from buildfiles.atomicio import write_json
 from buildfiles.plan import load_plan
@@ -132,3 +135,69 @@ def test_damaged_rerolls_and_review_files_are_one_line(tmp_path, text, says):
         with pytest.raises(BuildFileError, match=says) as e:
             load(tmp_path)
         assert name in e.value.message and e.value.hint
+
+
+# ---- records that tell the truth (issue 25): best-of-K on the tiny models ------------------
+
+BEST_OF = {"candidates": 3, "iterations": 8, "batch_size": 1}
+
+
+def test_best_of_k_logs_and_records_name_the_picture_seed_and_it_paints_the_picture_again(make_build, capsys):
+    from collection.render.reroll import apply_reroll
+    from generator.candidates import candidate_seed
+
+    build = make_build(BEST_OF, [{"prompt": "a rusty robot", "seed": 11}])
+    assert render_build(build, progress=False).rendered == [1]
+    out = capsys.readouterr().out
+    rec = json.loads((build / "renders" / "1.json").read_text())
+    seeds = [candidate_seed(11, i) for i in range(3)]
+    assert [c["seed"] for c in rec["candidates"]] == seeds
+    # the log names every candidate before the render and every score and the winner after it
+    assert f"token 1 best of 3: candidate seeds {', '.join(map(str, seeds))}" in out
+    judged = next(line for line in out.splitlines() if line.startswith("token 1 candidates judged by"))
+    assert all(str(s) in judged for s in seeds) and judged.endswith(f"winner seed {rec['seed']}")
+    assert f"{rec['seed']} " in judged and "(winner)" in judged and judged.count("(dropped at") == 2
+
+    # a re-roll (not pinned) renders best-of-3 from its new seed: rerolls.json names the picture's seed
+    changes, report = apply_reroll(build, [1], progress=False)
+    assert report.rendered == [1]
+    rec = json.loads((build / "renders" / "1.json").read_text())
+    rr = load_rerolls(build)[1]
+    assert rr.seed == reroll_seed(11, 1) and rr.picture_seed == rec["seed"] == changes[0].picture_seed
+    assert rr.history[-1]["picture_seed"] == rec["seed"]
+    assert rec["seed"] in [c["seed"] for c in rec["candidates"]]
+    picture = (build / "images" / "1.png").read_bytes()
+
+    # `--seed` with that seed paints exactly that picture (pinned: one candidate, no judge)
+    cands = [c["seed"] for c in rec["candidates"] if c["seed"] != rec["seed"]]
+    apply_reroll(build, [1], {1: cands[0]}, progress=False)  # away to another picture first
+    assert (build / "images" / "1.png").read_bytes() != picture
+    r = cli("reroll", build, 1, "--seed", rec["seed"], "--no-progress")
+    assert r.returncode == 0, r.stderr
+    again = np.asarray(Image.open(build / "images" / "1.png"))
+    assert np.array_equal(again, np.asarray(Image.open(io.BytesIO(picture))))
+    assert json.loads((build / "renders" / "1.json").read_text())["seed"] == load_rerolls(build)[1].picture_seed == rec["seed"]
+
+
+def test_the_review_api_refuses_a_pick_that_is_not_a_candidate(make_build):
+    from buildfiles.errors import UserError
+    from collection.review.decisions import Decision, apply_decisions, save_decisions
+    from collection.review.server import ReviewServer
+
+    build = make_build(BEST_OF, [{"prompt": "a rusty robot", "seed": 11}, {"prompt": "a robot dog", "seed": 22,
+                                                                          "render": {"candidates": 1}}])
+    assert sorted(render_build(build, progress=False).rendered) == [1, 2]
+    cands = [c["seed"] for c in json.loads((build / "renders" / "1.json").read_text())["candidates"]]
+    with ReviewServer(build) as s:
+        with pytest.raises(ValueError, match=f"seed 12345 is not a candidate of token 1 .*{cands[0]}"):
+            s.decide({"id": 1, "decision": "pick", "seed": 12345})
+        with pytest.raises(ValueError, match="token 2 has no candidates"):
+            s.decide({"id": 2, "decision": "pick", "seed": 22})
+        with pytest.raises(ValueError, match="unknown token id"):
+            s.decide({"id": True, "decision": "reject"})
+        s.decide({"id": 1, "decision": "pick", "seed": cands[1]})
+    assert not (build / "review.json").read_text().count("12345")
+    # a hand-edited review.json is held to the same rule when applied
+    save_decisions(build, {1: Decision("pick", 12345)})
+    with pytest.raises(UserError, match="review.json: seed 12345 is not a candidate of token 1"):
+        apply_decisions(build, progress=False)

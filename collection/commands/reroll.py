@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
         changes, report = apply_reroll(args.build_dir, args.ids, seeds, **options)
     for c in changes:
         how = "pinned" if c.pinned else f"re-roll #{c.count}"
-        print(f"token {c.id}: seed {c.old_seed} -> {c.new_seed} ({how})")
+        won = (f"; best-of-K picked candidate seed {c.picture_seed} (`--seed {c.picture_seed}` paints this picture again)"
+               if c.picture_seed is not None and c.picture_seed != c.new_seed else "")
+        print(f"token {c.id}: seed {c.old_seed} -> {c.new_seed} ({how}{won})")
     if report is not None:
         from collection.commands.render import print_report
 

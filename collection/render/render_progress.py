@@ -143,6 +143,17 @@ class RenderProgress:
             for v in self.views:
                 v.token_finished(token_id, seed, seconds, _finite(loss), iterations, self.snapshot())
 
+    def candidates_planned(self, token_id: int, seeds: list[int]) -> None:
+        with self.lock:
+            for v in self.views:
+                v.candidates_planned(token_id, seeds)
+
+    def candidates_judged(self, token_id: int, candidates: list[dict], winner: int, judge: str | None) -> None:
+        """`candidates`: [{"seed", "score", "stop_iteration"}] as renders/{id}.json lists them."""
+        with self.lock:
+            for v in self.views:
+                v.candidates_judged(token_id, candidates, winner, judge)
+
     def token_failed(self, token_id: int, error: str) -> None:
         with self.lock:
             self.failed += 1
@@ -166,6 +177,9 @@ class View:
     def batch_progress(self, ids, iteration: int, total: int, snap: Snapshot) -> None: ...
     def token_finished(self, token_id, seed, seconds, loss, iterations, snap: Snapshot) -> None: ...
     def token_failed(self, token_id, error: str, snap: Snapshot) -> None: ...
+    # best-of-K: the seeds a token tries (at its start), then every candidate's score and the winner
+    def candidates_planned(self, token_id, seeds) -> None: ...
+    def candidates_judged(self, token_id, candidates, winner, judge) -> None: ...
     def progress_line(self, snap: Snapshot) -> None: ...
     def end(self, rendered: int, skipped: int, failed: int, seconds: float) -> None: ...
 
@@ -200,6 +214,16 @@ class PlainView(View):
 
     def token_failed(self, token_id, error, snap):
         self._print(f"token {token_id} failed: {error}")
+
+    def candidates_planned(self, token_id, seeds):
+        self._print(f"token {token_id} best of {len(seeds)}: candidate seeds {', '.join(map(str, seeds))}")
+
+    def candidates_judged(self, token_id, candidates, winner, judge):
+        def one(c):
+            score = "n/a" if c.get("score") is None else f"{c['score']:.4f}"
+            return f"{c['seed']} {score}" + (" (winner)" if c["seed"] == winner else f" (dropped at {c.get('stop_iteration')})")
+        self._print(f"token {token_id} candidates judged by {judge}: {', '.join(one(c) for c in candidates)}; "
+                    f"winner seed {winner}")
 
     def progress_line(self, snap):
         self._print(f"progress: {snap.done}/{snap.total} tokens, {snap.iterations_done}/{snap.iterations_total} iterations, "
@@ -243,6 +267,12 @@ class JsonView(View):
 
     def token_failed(self, token_id, error, snap):
         self._write("token_failed", id=token_id, error=error)
+
+    def candidates_planned(self, token_id, seeds):
+        self._write("token_candidates", id=token_id, seeds=list(seeds))
+
+    def candidates_judged(self, token_id, candidates, winner, judge):
+        self._write("token_judged", id=token_id, candidates=list(candidates), winner=winner, judge=judge)
 
     def progress_line(self, snap):
         d = asdict(snap)

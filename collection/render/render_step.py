@@ -266,13 +266,21 @@ class _Driver:
             w.checkpoint(ev.id, ev.state)
         elif isinstance(ev, Finished):
             r = ev.result
-            w.finished(r)
+            rec = w.finished(r)
+            if getattr(r, "candidates", ()):  # best-of-K: every candidate's seed and score, and the winner
+                self.prog.candidates_judged(r.id, list(rec.extra.get("candidates") or ()), rec.seed, r.judge)
             self.report.rendered.append(r.id)
             self.prog.finished(r.id, w.seed_of(r), r.seconds, r.final_loss, r.iterations)
         elif isinstance(ev, BatchStarted):
             for tid in ev.ids:
                 w.started(tid, ev.start, self.jobs[tid].checkpoint is not None)
             self.prog.batch_started(ev.ids, [w.works[t].seed for t in ev.ids], ev.start, ev.total)
+            for tid in ev.ids:
+                k = w.works[tid].settings.candidates
+                if k > 1:
+                    from generator.candidates import candidate_seed
+
+                    self.prog.candidates_planned(tid, [candidate_seed(w.works[tid].seed, i) for i in range(k)])
         elif isinstance(ev, BatchFailed):
             for tid in ev.ids:
                 w.failed(tid, ev.error)

@@ -23,6 +23,7 @@ from buildfiles import atomicio
 from buildfiles.hashing import sha256_bytes
 from buildfiles.plan import PlannedToken
 from buildfiles.records import ANIMATION_KEY, RenderRecord, image_path, write_record
+from buildfiles.rerolls import note_picture
 from collection.plan.inputs import build_input
 
 if TYPE_CHECKING:
@@ -200,6 +201,7 @@ class BuildWriter:
             extra=extra,
         )
         write_record(self.dir, record)
+        note_picture(self.dir, r.id, w.seed, seed)  # a re-rolled token: rerolls.json names the picture's own seed
         self.state.done(r.id, w.fingerprint, r.iterations)
         (self.dir / checkpoint_rel(r.id)).unlink(missing_ok=True)
         return record

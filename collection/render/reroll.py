@@ -19,7 +19,7 @@ is missing and publish re-hashes, so the next `build` / `metadata` / `publish` r
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -49,6 +49,7 @@ class RerollChange:
     new_seed: int
     count: int
     pinned: bool
+    picture_seed: int | None = None  # once rendered: the seed of the new picture (best-of-K's winner, else new_seed)
 
 
 def check_not_minted(build_dir: Path, ids: Iterable[int]) -> None:
@@ -73,7 +74,7 @@ def check_not_minted(build_dir: Path, ids: Iterable[int]) -> None:
                             exit_code=2)
 
 
-def _rendered_seed(build_dir: Path, token_id: int, fallback: int) -> int:
+def _rendered_seed(build_dir: Path, token_id: int, fallback: int | None) -> int | None:
     """The seed of the picture being replaced: best-of-K's winner is not the token's base seed."""
     from buildfiles.records import RecordError, read_record
 
@@ -163,4 +164,5 @@ def apply_reroll(build_dir: Path | str, ids: Iterable[int], seeds: dict[int, int
             from collection.render.render_step import render_build
 
             report = render_build(build_dir, only={c.id for c in changes}, **render_options)
+            changes = [replace(c, picture_seed=_rendered_seed(build_dir, c.id, None)) for c in changes]
     return changes, report

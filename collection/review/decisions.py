@@ -52,6 +52,26 @@ def parse_decision(v: Any) -> Decision:
     return Decision(v["decision"])
 
 
+def pick_problem_raise(token_id: int, seed: int | None, candidates: list[int]) -> None:
+    """A pick names one of the token's candidates (renders/{id}.json), or ValueError says which there are."""
+    if not candidates:
+        raise ValueError(f"token {token_id} has no candidates to pick from (it was not rendered best-of-K)")
+    if seed not in candidates:
+        raise ValueError(f"seed {seed} is not a candidate of token {token_id} (its candidates: "
+                         f"{', '.join(map(str, candidates))})")
+
+
+def candidate_seeds(build_dir: Path | str, token_id: int) -> list[int]:
+    """The seeds of the token's candidates in its render record ([] without one, or for K = 1)."""
+    from buildfiles.records import RecordError, read_record
+
+    try:
+        rec = read_record(build_dir, token_id)
+    except RecordError:
+        return []
+    return [int(c["seed"]) for c in rec.extra.get("candidates") or () if isinstance(c, dict) and "seed" in c]
+
+
 def save_decisions(build_dir: Path | str, decisions: dict[int, Decision]) -> None:
     atomicio.write_json(review_path(build_dir), {"format": REVIEW_FORMAT,
                                                  "tokens": {str(k): d.to_dict() for k, d in sorted(decisions.items())}})
@@ -70,10 +90,17 @@ def apply_decisions(build_dir: Path | str, **render_options):
     """
     from collection.render.reroll import apply_reroll
 
+    from buildfiles.errors import UserError
+
     decisions = load_decisions(build_dir)
     ids, seeds = pending(decisions)
     if not ids:
         return [], None
+    for i, seed in seeds.items():  # review.json may be edited by hand: a pick still names a shown candidate
+        try:
+            pick_problem_raise(i, seed, candidate_seeds(build_dir, i))
+        except ValueError as e:
+            raise UserError(f"review.json: {e}", hint="pick again in the review page, or remove that decision", exit_code=2) from None
 
     def done(_changes) -> None:
         # Recorded in rerolls.json: the decisions are spent, even if rendering stops half-way

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
-from collection.review.decisions import load_decisions, parse_decision, save_decisions
+from collection.review.decisions import load_decisions, parse_decision, pick_problem_raise, save_decisions
 
 HERE = Path(__file__).parent
 FILE_RE = re.compile(r"^(images/(\d+)\.png|candidates/(\d+)/\d+\.png|snapshots/(\d+)/\d+\.png)$")
@@ -159,8 +159,8 @@ class ReviewServer:
 
     def decide(self, body: dict[str, Any]) -> None:
         token_id = body.get("id")
-        known = {t["id"] for t in build_state(self.build_dir, self.job)["tokens"]}
-        if not isinstance(token_id, int) or token_id not in known:
+        tokens = {t["id"]: t for t in build_state(self.build_dir, self.job)["tokens"]}
+        if not isinstance(token_id, int) or isinstance(token_id, bool) or token_id not in tokens:
             raise ValueError("unknown token id")
         with self.job.lock:
             if self.job.running:
@@ -169,7 +169,10 @@ class ReviewServer:
             if body.get("decision") is None:
                 decisions.pop(token_id, None)
             else:
-                decisions[token_id] = parse_decision(body)
+                d = parse_decision(body)
+                if d.decision == "pick":  # only a seed the page showed: a forged one would render a picture no one saw
+                    pick_problem_raise(token_id, d.seed, [c["seed"] for c in tokens[token_id]["candidates"]])
+                decisions[token_id] = d
             save_decisions(self.build_dir, decisions)
 
     def apply(self) -> None:
