@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,5 +187,110 @@ def open_gallery(browser, build: Path, fragment: str = "", viewport: dict | None
     page.on("dialog", lambda d: (g.dialogs.append(d.message), d.dismiss()))
     page.on("request", lambda r: g.requests.append(r.url))
     page.goto((build / "gallery.html").as_uri() + fragment)
+    page.wait_for_selector("body[data-ready=true]")
+    return g
+
+
+# ---- the mint page: build files it reads, and a wallet injected into the page ----
+
+def write_mint_inputs(build: Path, *, contract: str, phases: list, trees: dict | None = None, chain_id: int = 31337,
+                      rpc_url: str | None = "http://127.0.0.1:8545", max_supply: int = 10, name: str = "Rusty Roboz",
+                      description: str = "Robots, rusting.") -> Path:
+    """metadata/collection.json, its cover and banner under images/, and sale.json through buildfiles.sale's
+    own writer (phases: buildfiles.sale.SalePhase)."""
+    from buildfiles.sale import SaleChain, SaleRecord, sale_path
+
+    build.mkdir(parents=True, exist_ok=True)
+    write_image(build / "images" / "collection.png", COLOURS["Green"])
+    write_image(build / "images" / "banner.png", COLOURS["Blue"], (256, 32))
+    write_json(build / "metadata" / "collection.json", {
+        "name": name, "symbol": "ROBOZ", "description": description,
+        "image": "ipfs://bafyimages/collection.png", "banner_image": "ipfs://bafyimages/banner.png"})
+    owner = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    entry = SaleChain(chain_id=chain_id, network="local" if chain_id == 31337 else "sepolia", contract_address=contract,
+                      owner=owner, payout=owner, reserve=0, fair_reveal=False, placeholder_uri="", max_supply=max_supply,
+                      start_id=1, phases=list(phases), trees=dict(trees or {}), rpc_url=rpc_url)
+    SaleRecord(sale_path(build), {chain_id: entry}).save()
+    return build
+
+
+# An EIP-1193 provider whose request() is answered from Python (Wallet.handle), announced by EIP-6963
+# and set as window.ethereum. Added with add_init_script, so it exists before the page's own scripts
+# run and is not subject to the page's CSP (a wallet extension is not either).
+WALLET_INIT_SCRIPT = """
+(() => {
+  const listeners = {};
+  const provider = {
+    isRobozTestWallet: true,
+    async request({ method, params }) {
+      const r = await window.__robozWallet(method, params === undefined ? [] : params);
+      if (r.error) {
+        const e = new Error(r.error.message);
+        e.code = r.error.code;
+        if (r.error.data !== undefined) e.data = r.error.data;
+        throw e;
+      }
+      return r.result;
+    },
+    on(name, fn) { (listeners[name] = listeners[name] || []).push(fn); return provider; },
+    removeListener(name, fn) { listeners[name] = (listeners[name] || []).filter((f) => f !== fn); return provider; },
+  };
+  const info = Object.freeze({ uuid: "5b4f1c2e-0000-4000-8000-000000000001", name: "Roboz Test Wallet",
+                               icon: "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E", rdns: "org.roboz.testwallet" });
+  const announce = () => window.dispatchEvent(new CustomEvent("eip6963:announceProvider",
+                                                              { detail: Object.freeze({ info, provider }) }));
+  window.addEventListener("eip6963:requestProvider", announce);
+  announce();
+  window.ethereum = provider;
+})();
+"""
+
+
+@dataclass
+class Wallet:
+    """The wallet side of the injected provider: `account` is one of anvil's unlocked accounts, so
+    eth_sendTransaction goes to anvil as it is; every other call is forwarded to anvil's JSON-RPC."""
+    rpc_url: str
+    account: str
+    chain_id: int = 31337          # what the wallet says it is on (a test may start it elsewhere)
+    known_chains: set = field(default_factory=lambda: {31337})
+    calls: list = field(default_factory=list)
+
+    def handle(self, method: str, params: list) -> dict:
+        self.calls.append(method)
+        if method in ("eth_requestAccounts", "eth_accounts"):
+            return {"result": [self.account]}
+        if method == "eth_chainId":
+            return {"result": hex(self.chain_id)}
+        if method == "wallet_switchEthereumChain":
+            wanted = int(params[0]["chainId"], 16)
+            if wanted not in self.known_chains:
+                return {"error": {"code": 4902, "message": f"Unrecognized chain ID {params[0]['chainId']}"}}
+            self.chain_id = wanted
+            return {"result": None}
+        if method == "wallet_addEthereumChain":
+            self.known_chains.add(int(params[0]["chainId"], 16))
+            return {"result": None}
+        if method == "eth_sendTransaction" and params and str(params[0].get("from", "")).lower() != self.account.lower():
+            return {"error": {"code": 4100, "message": "the wallet does not hold that account"}}
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+        req = urllib.request.Request(self.rpc_url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            reply = json.loads(r.read())
+        return {"error": reply["error"]} if "error" in reply else {"result": reply["result"]}
+
+
+def open_mint_page(browser, page_path: Path, wallet: Wallet | None, viewport: dict | None = None) -> Gallery:
+    """The mint page from file://, with `wallet` injected (None: a browser without a wallet)."""
+    page = browser.new_page(viewport=viewport or {"width": 1280, "height": 900})
+    g = Gallery(page)
+    page.on("pageerror", lambda e: g.errors.append(str(e)))
+    page.on("dialog", lambda d: (g.dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: g.requests.append(r.url))
+    page.on("console", lambda m: g.errors.append(m.text) if m.type == "error" else None)
+    if wallet is not None:
+        page.expose_function("__robozWallet", wallet.handle)
+        page.add_init_script(WALLET_INIT_SCRIPT)
+    page.goto(page_path.as_uri())
     page.wait_for_selector("body[data-ready=true]")
     return g
