@@ -17,6 +17,7 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 
 MAX_NONCES = 2000         # most recent nonces looked at (one eth_getCode each)
+BATCH = 50                # eth_getCode calls per JSON-RPC batch (providers cap batches; 50 is under every cap we know)
 ZERO_HASH = "0" * 64
 
 
@@ -86,12 +87,31 @@ def scan_sender(w3: Any, abi: list[dict[str, Any]], sender: str, *, limit: int =
     count = int(w3.eth.get_transaction_count(sender, "latest"))
     pending = max(0, int(w3.eth.get_transaction_count(sender, "pending")) - count)
     nonces = range(max(0, count - limit), count)
+    addresses = [create_address(sender, nonce) for nonce in nonces]
     found = []
-    for nonce in nonces:
-        address = create_address(sender, nonce)
-        if not w3.eth.get_code(address):
+    for nonce, address, code in zip(nonces, addresses, codes_at(w3, addresses)):
+        if not code:
             continue
         d = read_deployment(w3, abi, address, nonce)
         if d is not None:
             found.append(d)
     return Scan(nonces, found, count, pending)
+
+
+def codes_at(w3: Any, addresses: list[str]) -> list[bytes]:
+    """eth_getCode of each address: in JSON-RPC batches (a long-used key has thousands of nonces),
+    one call each where the endpoint takes no batches."""
+    out: list[bytes] = []
+    for i in range(0, len(addresses), BATCH):
+        chunk = addresses[i:i + BATCH]
+        try:
+            with w3.batch_requests() as batch:
+                for a in chunk:
+                    batch.add(w3.eth.get_code(a))
+                got = [bytes(c) for c in batch.execute()]
+            if len(got) != len(chunk):
+                raise ValueError("batch answer of the wrong length")
+        except Exception:   # no batch support, a provider's batch cap, an error entry: ask one by one
+            got = [bytes(w3.eth.get_code(a)) for a in chunk]
+        out.extend(got)
+    return out
