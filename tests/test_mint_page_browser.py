@@ -194,3 +194,17 @@ def test_phone_width_has_no_horizontal_scroll_and_counts_down(browser, drop):
     connect(g)
     assert g.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert not g.errors
+
+
+def test_without_a_wallet_a_local_sale_still_shows_and_connect_says_why(browser, drop):
+    d = drop()
+    d.jump_to(d.starts[1])
+    g = open_mint_page(browser, d.page, None)
+    # read from the local chain's RPC URL itself: the one origin the page's CSP lets it fetch
+    assert text(g, "#phase-name") == "public" and text(g, "#minted") == "0 / 10"
+    assert any(u.startswith(d.rpc_url.rstrip("/")) for u in g.requests) and only_local_requests(g, d.rpc_url)
+    g.page.get_by_role("button", name="Connect wallet").click()
+    g.page.wait_for_selector("#message.error")
+    assert text(g, "#message").startswith("No browser wallet found.")
+    assert g.page.locator("#mint").is_disabled()
+    assert not g.errors
