@@ -78,7 +78,14 @@ def load_keystore(path: Path, password: str | None = None) -> LocalAccount:
         key = Account.decrypt(encrypted, password)
     except ValueError:
         raise UserError(f"could not decrypt keystore {path}: wrong password?", exit_code=2) from None
-    return Account.from_key(key)
+    account = Account.from_key(key)
+    named = encrypted.get("address") if isinstance(encrypted, dict) else None
+    if isinstance(named, str) and named.lower().removeprefix("0x") != account.address.lower().removeprefix("0x"):
+        # The file says whose key it holds; a key for another account would sign as someone else.
+        raise UserError(f"keystore {path} says it holds the key of 0x{named.removeprefix('0x')}, but its key is "
+                        f"{account.address}'s", hint="the file was edited or mixed up: use the keystore of the "
+                        "account you mean to sign with", exit_code=2)
+    return account
 
 
 def write_keystore(path: Path, account: LocalAccount, password: str) -> Path:

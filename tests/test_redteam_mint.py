@@ -398,3 +398,18 @@ def test_damaged_files_and_a_bad_address_are_reported_together(tmp_path, chain, 
         in text and "--accept-edited 2,3" in text
     assert "metadata/4.json is not valid JSON" in text and "fails its EIP-55 checksum" in text
     assert nonce(chain.url, key.address) == 0 and not (build / "mint.json").exists()
+
+
+def test_a_keystore_holding_another_accounts_key_is_refused(tmp_path, chain, monkeypatch):
+    from contracts.keys import write_keystore
+
+    mine, other = fund(chain.url), Account.create()
+    path = write_keystore(tmp_path / "key.json", mine, "pw")
+    doc = json.loads(path.read_text())
+    doc["address"] = other.address[2:].lower()     # the file names one account, its key is another's
+    path.write_text(json.dumps(doc))
+    monkeypatch.setenv(PASSWORD_ENV, "pw")
+    with pytest.raises(UserError, match=f"says it holds the key of 0x{other.address[2:].lower()}, but its key is "
+                                        f"{mine.address}'s"):
+        mint_build(public_build(tmp_path, supply=1), rpc_url=chain.url, keystore=path)
+    assert nonce(chain.url, mine.address) == 0
