@@ -31,13 +31,16 @@ NODE_MODULES = CONTRACTS_DIR / "node_modules"
 SOURCES = {
     "RobozCollection.sol": ["RobozCollection"],
     "bench/OZMintLoop.sol": ["OZMintLoop"],
+    "bench/HashLipsStyle.sol": ["HashLipsStyle"],
 }
 
 # OpenZeppelin 5.7 uses `mcopy`, so anything older than cancun fails to compile.
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": "cancun",
-    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+    # metadata: which sources each contract was built from (and what Sourcify verifies against);
+    # outputSelection is not part of the metadata, so it never changes the bytecode.
+    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]}},
 }
 
 
@@ -95,13 +98,13 @@ def run_solc(std_input: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def build_artifacts() -> dict[str, dict[str, Any]]:
     """Compile every source; returns {contract name: artifact dict} as committed."""
     version, output = run_solc(standard_input())
-    # Every source the compiler read, imports included, pinned by hash: a changed
-    # node_modules version shows up as a stale artifact.
-    sources = {unit: _sha256(_resolve(unit).read_text("utf-8")) for unit in sorted(output["sources"])}
     artifacts = {}
     for unit, names in SOURCES.items():
         for name in names:
             c = output["contracts"][unit][name]
+            # Every source this contract was built from, imports included, pinned by hash: a changed
+            # node_modules version shows up as a stale artifact.
+            sources = {u: _sha256(_resolve(u).read_text("utf-8")) for u in sorted(json.loads(c["metadata"])["sources"])}
             artifacts[name] = {
                 "contractName": name,
                 "sourceName": unit,

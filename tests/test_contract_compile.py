@@ -7,7 +7,7 @@ from contracts.compile import ARTIFACTS_DIR, SETTINGS, build_artifacts, stale_ar
 
 def test_committed_artifacts_match_a_fresh_compile():
     artifacts = build_artifacts()
-    assert set(artifacts) == {"RobozCollection", "OZMintLoop"}
+    assert set(artifacts) == {"RobozCollection", "OZMintLoop", "HashLipsStyle"}
     assert stale_artifacts(artifacts) == [], "run `python -m contracts.compile` and commit contracts/artifacts/"
 
 
