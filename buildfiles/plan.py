@@ -133,9 +133,34 @@ def load_plan(build_dir: Path | str) -> Plan:
     if raw.get("format") != PLAN_FORMAT:
         raise PlanError(f"{path}: unknown plan format {raw.get('format')!r}, expected {PLAN_FORMAT!r}")
     try:
-        return plan_from_dict(raw)
+        plan = plan_from_dict(raw)
     except (KeyError, TypeError, ValueError, AttributeError) as e:  # a hand edit or a cut file: the file's fault
         raise PlanError(f"{path} is malformed ({type(e).__name__}: {e})", hint=REPLAN) from None
+    bad = control_text(plan)
+    if bad:  # what the manifest refuses cannot come in through a hand-edited plan either
+        raise PlanError(f"{path}: {bad[0]} contains a control or bidirectional character ({bad[1]!r})", hint=REPLAN)
+    return plan
+
+
+def control_text(plan: Plan) -> tuple[str, str] | None:
+    """(field, text) of the first text bound for metadata that holds a control or bidirectional
+    character (buildfiles.text), or None. Only a description may break lines."""
+    from buildfiles.text import BAD_MULTILINE_RE, BAD_RE
+
+    c = plan.collection
+    fields = [("collection.name", c.name), ("collection.symbol", c.symbol), ("collection.name_template", c.name_template),
+              ("collection.artist", c.artist or "")]
+    for name, text in fields:
+        if BAD_RE.search(text):
+            return name, text
+    if BAD_MULTILINE_RE.search(c.description.strip("\r\n")):
+        return "collection.description", c.description
+    for t in plan.tokens:
+        for name, text in (("name", t.name), ("prompt", t.prompt), ("special", t.special or ""),
+                           *((f"traits.{k}", f"{k}{v}") for k, v in t.traits.items())):
+            if BAD_RE.search(text):
+                return f"token {t.id} {name}", text
+    return None
 
 
 def plan_from_dict(raw: dict[str, Any]) -> Plan:

@@ -169,8 +169,12 @@ def format_path(path: tuple[Any, ...]) -> str:
 
 
 def format_problem(file: Path, p: Problem) -> str:
+    from buildfiles.text import bad_char
+
     where = f" ({file.name}:{p.line})" if p.line else f" ({file.name})"
-    return f"{format_path(p.path)}: {p.message}{where}" if p.path else f"{p.message}{where}"
+    line = f"{format_path(p.path)}: {p.message}{where}" if p.path else f"{p.message}{where}"
+    # a name or phrase quoted back from a hostile manifest must not garble the terminal it is printed on
+    return "".join(f"\\u{ord(ch):04x}" if bad_char(ch) else ch for ch in line)
 
 
 class ManifestError(UserError):
