@@ -117,6 +117,33 @@ def test_a_failing_endpoint_never_shows_its_credentials(built, recording_ipfs):
     assert SECRET not in p.stdout + p.stderr and "token=***" in p.stderr
 
 
+def test_mint_never_shows_the_rpc_key_or_the_signing_key(tmp_path):
+    from eth_account import Account
+
+    from contracts.chain import rpc_call, start_anvil
+
+    node = start_anvil(extra=("--chain-id", "11155111"))
+    try:
+        acct = Account.create()
+        key_hex = "0x" + bytes(acct.key).hex()
+        build = make_chain_build(tmp_path / "b", supply=2, tiny=True)          # refused: test renders, unpinned, 0 ETH
+        url = f"{node.url}/?apikey={SECRET}"
+        refused = cli("mint", str(build), "--rpc-url", url, "--yes", env_extra={KEY_ENV: key_hex})
+        assert refused.returncode == 2 and "3 problems" in refused.stderr
+        rpc_call(node.url, "anvil_setBalance", [acct.address, hex(10**19)])
+        done = cli("mint", str(build), "--rpc-url", url, "--yes", "--allow-test-renders", "--allow-unpinned",
+                   env_extra={KEY_ENV: key_hex})
+        assert done.returncode == 0, done.stderr
+    finally:
+        node.stop()
+    said = refused.stdout + refused.stderr + done.stdout + done.stderr
+    assert SECRET not in said and key_hex[2:] not in said.lower()
+    for f in build.rglob("*"):
+        if f.is_file():
+            data = f.read_bytes()
+            assert SECRET.encode() not in data and key_hex[2:].encode() not in data.lower(), f
+
+
 @pytest.mark.parametrize("url, hidden", [
     (f"http://h:5001/api/v0/x?token={SECRET}", SECRET),
     (f"https://eth-sepolia.g.alchemy.com/v2/{SECRET}abcdefgh", SECRET),
