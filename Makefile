@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXAMPLE := examples/rusty-roboz/manifest.yaml
 DEMO_BUILD := examples/rusty-roboz/build
 
-.PHONY: setup python node browser demo test bench screenshots review-screenshot demo-picture clean-demo constraints
+.PHONY: setup python node browser demo test test-fast bench screenshots review-screenshot demo-picture clean-demo constraints wheel docker-check
 
 setup: python node browser
 
@@ -47,9 +47,14 @@ browser:
 demo: setup
 	$(BIN)/roboz-collection demo $(EXAMPLE)
 
-# Command 2: the whole test suite.
+# Command 2: the whole test suite, then the 15 slowest tests.
 test: setup
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15
+
+# The fast lane: everything that starts no chain, browser, Ray, CLI subprocess or long render
+# (markers in tests/fixtures_lanes.py); under 90 s on a 2-core machine.
+test-fast: python
+	$(BIN)/pytest -q -p no:cacheprovider -m "not slow" --durations=10
 
 bench: setup
 	for b in plan render cid gas preview ray_executor; do $(BIN)/python benchmarks/$$b.py || exit 1; done
@@ -69,6 +74,18 @@ demo-picture: setup
 	rm -rf $(DEMO_BUILD)-draft
 	$(BIN)/roboz-collection demo $(EXAMPLE) --models demo --no-progress
 	cp $(DEMO_BUILD)-draft/contact-sheets/sheet-001.png docs/demo-contact-sheet.png
+
+# dist/roboz_collection-*.whl: the package with everything it reads at run time (demo weights, Jax,
+# contract artifacts, page templates and scripts); `pip install` it on Colab or a server.
+# Built from a clean copy of the sources (setuptools' build/lib would keep modules that moved) with
+# the venv's pinned setuptools, offline. tests/test_wheel_install.py installs it outside the repository.
+wheel: python
+	rm -rf dist && $(BIN)/python scripts/build_wheel.py dist
+
+# The Dockerfile without Docker: hadolint, then its COPY and RUN steps in a fresh venv the way the
+# image runs them (tests/test_docker.py; the pip install takes minutes and several GB).
+docker-check: python
+	ROBOZ_DOCKER_STEPS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_docker.py
 
 clean-demo:
 	rm -rf $(DEMO_BUILD) $(DEMO_BUILD)-draft

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures_chain",
     "tests.fixtures_generator",
     "tests.fixtures_cli",
+    "tests.fixtures_lanes",
 ]
