@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,10 +51,37 @@ class Anvil:
         stop_pid(self.pid, timeout, self.process)
 
 
+ANVIL_ENV = "ROBOZ_ANVIL"            # path of an anvil binary, for an installed package without contracts/node_modules
+ANVIL_NPM = "npm install @foundry-rs/anvil@1.7.1"   # puts node_modules/.bin/anvil under the current folder
+
+
+def _native(p: Path) -> Path:
+    """npm's `anvil` is a node wrapper (bin.mjs) whose pid is not anvil's, so stopping it could orphan
+    the node: use the platform binary npm installed beside it (the one optional dependency that fits)."""
+    real = p.resolve()
+    if real.name == "bin.mjs":
+        for cand in sorted(real.parent.parent.glob("anvil-*/bin/anvil")):
+            if os.access(cand, os.X_OK):
+                return cand
+    return p
+
+
 def anvil_binary() -> Path:
-    if not ANVIL_BIN.exists():
-        raise UserError(f"anvil not found at {ANVIL_BIN}", hint="run `cd contracts && npm ci`")
-    return ANVIL_BIN
+    """anvil: $ROBOZ_ANVIL if set, else the checkout's contracts/node_modules, else `anvil` on PATH."""
+    named = os.environ.get(ANVIL_ENV)
+    if named:
+        p = Path(named).expanduser()
+        if not (p.is_file() and os.access(p, os.X_OK)):
+            raise UserError(f"{ANVIL_ENV}={named} is not an executable anvil", hint="point it at the anvil binary, or unset it")
+        return _native(p)
+    if ANVIL_BIN.exists():
+        return ANVIL_BIN
+    found = shutil.which("anvil")
+    if found:
+        return _native(Path(found))
+    raise UserError(f"anvil not found (not at {ANVIL_BIN}, not on PATH, {ANVIL_ENV} not set)",
+                    hint=f"in a checkout: `cd contracts && npm ci`; elsewhere: `{ANVIL_NPM}` and put node_modules/.bin on "
+                         f"PATH (or set {ANVIL_ENV} to the binary), or install Foundry")
 
 
 # What a child process may inherit. Everything else stays behind: a detached anvil outlives
