@@ -11,7 +11,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from contracts.compile import load_artifact, run_solc
+from contracts.compile import ARTIFACTS_DIR, load_artifact, run_solc
 from contracts.merkle import StandardMerkleTree
 from contracts.sale import (ERRORS_JSON, PhaseConfig, error_sentences, explain_revert, read_sale_state, revealed_token_id,
                             set_sale_call)
@@ -413,3 +413,75 @@ def test_explain_revert_takes_exceptions_data_and_names(w3, drop):
     assert explain_revert(_revert_data(ei.value)) == want
     assert explain_revert("SaleNotOpen()") == want == explain_revert("SaleNotOpen")
     assert "not listed" in explain_revert("0xdeadbeef")
+
+
+# ---------------------------------------------------------------- source check (verification, local half)
+
+def _deploy_code(w3, abi, code, *args):
+    h = w3.eth.contract(abi=abi, bytecode=code).constructor(*args).transact({"from": w3.eth.accounts[0]})
+    return w3.eth.wait_for_transaction_receipt(h).contractAddress
+
+
+def test_recompiled_sources_match_deployed_collections(w3):
+    from contracts.source_check import check_deployed, compiler_version, standard_json_input
+
+    std = standard_json_input()
+    assert "RobozCollection.sol" in std["sources"] and "erc721a/contracts/ERC721A.sol" in std["sources"]
+    assert not any(u.startswith("bench/") for u in std["sources"])
+    assert std["settings"]["optimizer"] == {"enabled": True, "runs": 200} and std["settings"]["evmVersion"] == "cancun"
+    assert compiler_version().startswith("0.8.30+commit.") and len(compiler_version()) == len("0.8.30+commit.") + 8
+    # Different immutables (supply, first id) and a sale set up: still the same runtime code.
+    for supply, start in ((20, 1), (10_000, 0)):
+        c = deploy_collection(w3, supply=supply, start_id=start)
+        assert check_deployed(w3, c.address) == []
+
+
+def test_source_check_tells_other_code_from_other_source_text(w3):
+    from contracts.source_check import _compile, check_deployed, standard_json_input
+
+    other = load_artifact("OZMintLoop")
+    addr = _deploy_code(w3, other.abi, other.bytecode, 1)
+    assert check_deployed(w3, addr)[-1].startswith(f"runtime code at {addr} is ")
+    assert check_deployed(w3, w3.eth.accounts[5]) == [f"no contract code at {w3.eth.accounts[5]}"]
+    # The same contract with one more comment: same code, other metadata hash.
+    std = standard_json_input()
+    std["sources"]["RobozCollection.sol"]["content"] += "\n// a comment the deployer added\n"
+    _, c = _compile(std)
+    owner = w3.eth.accounts[0]
+    addr = _deploy_code(w3, ART.abi, "0x" + c["evm"]["bytecode"]["object"], "R", "R", 5, 1, "ipfs://m/",
+                        "ipfs://m/c.json", "0x" + "00" * 20, 0, owner, "0x" + "00" * 20, 0)
+    assert [p for p in check_deployed(w3, addr) if "metadata hash does not" in p]
+    # A change in the code itself.
+    std["sources"]["RobozCollection.sol"]["content"] = std["sources"]["RobozCollection.sol"]["content"].replace(
+        "uint256 public constant REVEAL_DELAY = 5;", "uint256 public constant REVEAL_DELAY = 6;")
+    _, c = _compile(std)
+    addr = _deploy_code(w3, ART.abi, "0x" + c["evm"]["bytecode"]["object"], "R", "R", 5, 1, "ipfs://m/",
+                        "ipfs://m/c.json", "0x" + "00" * 20, 0, owner, "0x" + "00" * 20, 0)
+    assert [p for p in check_deployed(w3, addr) if "differs from the compiled sources" in p]
+
+
+def test_sourcify_files_are_what_the_bytecode_commits_to(w3, tmp_path):
+    import hashlib
+
+    from eth_utils import keccak
+
+    from contracts.source_check import compiler_version, write_sourcify_files
+    from metadata.unixfs import pb_node, unixfs_data
+
+    paths = write_sourcify_files(tmp_path / "verify")
+    meta_text = (tmp_path / "verify" / "metadata.json").read_text("utf-8")
+    meta = json.loads(meta_text)
+    assert meta["settings"]["compilationTarget"] == {"RobozCollection.sol": "RobozCollection"}
+    assert meta["compiler"]["version"] == compiler_version()
+    for unit, entry in meta["sources"].items():
+        content = (tmp_path / "verify" / "sources" / unit).read_bytes()
+        assert "0x" + keccak(content).hex() == entry["keccak256"], unit
+    std = json.loads((tmp_path / "verify" / "standard-input.json").read_text("utf-8"))
+    assert set(std["sources"]) == set(meta["sources"])
+    assert len(paths) == 2 + len(meta["sources"])
+    # The CBOR tail of the committed runtime code holds the IPFS hash (CIDv0: a one-block UnixFS file)
+    # of exactly this metadata.json.
+    node = pb_node(unixfs_data(2, data=meta_text.encode(), filesize=len(meta_text.encode())), [])
+    multihash = b"\x12\x20" + hashlib.sha256(node).digest()
+    runtime = bytes.fromhex(json.loads((ARTIFACTS_DIR / "RobozCollection.json").read_text())["deployedBytecode"][2:])
+    assert b"ipfs" + b"\x58\x22" + multihash in runtime[-(int.from_bytes(runtime[-2:], "big") + 2):]
