@@ -196,7 +196,8 @@ contract RobozCollection is FirstTokenId, ERC721A, ERC2981, Ownable, Pausable, R
         uint64 aux = _getAux(msg.sender);
         uint256 shift = index * COUNT_BITS;
         uint256 already = (uint256(aux) >> shift) & COUNT_MASK;
-        if (quantity > limit - already) revert WalletLimitExceeded(limit, already, quantity);
+        // `already > limit`: a wallet listed twice with different allowances, showing the smaller one.
+        if (already > limit || quantity > limit - already) revert WalletLimitExceeded(limit, already, quantity);
         if (p.supply != 0 && quantity > uint256(p.supply) - p.minted) {
             revert PhaseSoldOut(index, uint256(p.supply) - p.minted);
         }

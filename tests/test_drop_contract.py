@@ -174,6 +174,20 @@ def test_no_mint_outside_a_phase_and_only_listed_wallets_in_the_allowlist_phase(
     mint(w3, c, acc[4], 1, PUBLIC_PRICE)
 
 
+def test_a_wallet_listed_twice_is_held_to_the_allowance_it_shows(w3):
+    acc = w3.eth.accounts
+    c = deploy_collection(w3)
+    tree = StandardMerkleTree.of([(acc[1], 5), (acc[1], 2), (acc[2], 1)])
+    t0 = chain_now(w3)
+    set_sale(w3, c, [allowlist(t0 + 10, tree)])
+    mine_at(w3, t0 + 10)
+    mint(w3, c, acc[1], 3, 3 * PRICE, 5, tree.proof(acc[1], 5))
+    assert reverts(c.functions.mint(1, 2, tree.proof(acc[1], 2)), {"from": acc[1], "value": PRICE}) == \
+        "WalletLimitExceeded(limit=2, alreadyMinted=3, requested=1)"
+    mint(w3, c, acc[1], 2, 2 * PRICE, 5, tree.proof(acc[1], 5))
+    assert c.functions.mintedInPhase(acc[1], 0).call() == 5
+
+
 def test_exact_payment_only(w3, drop):
     c, tree, t0 = drop
     acc = w3.eth.accounts
