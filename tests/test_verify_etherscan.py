@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pathlib import Path
 
 from buildfiles.errors import UserError
 from contracts.etherscan import Etherscan, EtherscanError, Submission
@@ -178,3 +179,83 @@ def test_no_server_is_one_line(etherscan):
     with pytest.raises(UserError) as e:
         es.verify(submission())
     assert "did not answer" in e.value.message and KEY not in e.value.message
+
+
+# ---------------------------------------------------------------- the command, end to end on anvil
+
+
+def test_verify_command_checks_locally_writes_files_and_submits(tmp_path, etherscan, monkeypatch):
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    from web3 import Web3
+
+    from contracts.chain import start_anvil
+    from contracts.compile import load_artifact
+    from contracts.keys import KEY_ENV, PASSWORD_ENV, anvil_account
+    from contracts.source_check import standard_json_input
+    from tests.fixtures_chain import mint_entry
+    from tests.test_sale_command import REPO, run_sale, sale_build_dir
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    node = start_anvil()
+    try:
+        build = sale_build_dir(tmp_path / "b", reveal="none")
+        rep = run_sale(build, node.url)
+        # what Etherscan must receive, worked out here from the chain and the artifact
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        tx_input = bytes(w3.eth.get_transaction(mint_entry(build)["deploy_tx"])["input"]).hex()
+        args = tx_input[len(load_artifact("RobozCollection").bytecode) - 2:]
+        assert args and len(args) % 64 == 0
+        etherscan.expected[rep.contract_address.lower()] = Expected(
+            "RobozCollection.sol:RobozCollection", "v0.8.30+commit.73712a01", args, set(standard_json_input()["sources"]))
+
+        env = {**os.environ, "ETHERSCAN_API_KEY": KEY}
+        cmd = [sys.executable, "-m", "collection.cli", "verify", str(build), "--rpc-url", node.url,
+               "--api-url", etherscan.url, "--poll-seconds", "0"]
+        r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert "verified now: Pass - Verified" in r.stdout and KEY not in r.stdout + r.stderr
+        v = build / "verify"
+        assert (v / "sources" / "RobozCollection.sol").read_bytes() == (Path(REPO) / "contracts/RobozCollection.sol").read_bytes()
+        meta = json.loads((v / "metadata.json").read_text())
+        assert meta["language"] == "Solidity" and "RobozCollection.sol" in meta["sources"]
+        src = (v / "sources" / "RobozCollection.sol").read_bytes()
+        assert meta["sources"]["RobozCollection.sol"]["keccak256"] == "0x" + Web3.keccak(src).hex().removeprefix("0x")
+        assert json.loads((v / "etherscan.json").read_text())["state"] == "verified"
+        assert hashlib.sha256((v / "standard-input.json").read_bytes()).hexdigest()
+
+        again = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+        assert again.returncode == 0 and "already verified" in again.stdout
+        assert len([q for q in etherscan.requests if q["method"] == "POST"]) == 1
+
+        # no key: one line naming the variable, after the local check
+        env.pop("ETHERSCAN_API_KEY")
+        r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+        assert r.returncode == 2 and "ETHERSCAN_API_KEY" in r.stderr and "Traceback" not in r.stderr
+        # a local chain without --api-url: checked and written, nothing submitted
+        r = subprocess.run(cmd[:-4], cwd=REPO, env=env, capture_output=True, text=True)
+        assert r.returncode == 0 and "not submitted" in r.stdout, r.stderr
+    finally:
+        node.stop()
+
+
+def test_verify_refuses_code_that_is_not_the_sources(tmp_path, monkeypatch):
+    from contracts.chain import rpc_call, start_anvil
+    from buildfiles.errors import UserError
+    from collection.commands.verify import verify_build
+    from tests.test_sale_command import run_sale, sale_build_dir
+
+    node = start_anvil()
+    try:
+        build = sale_build_dir(tmp_path / "b", reveal="none")
+        rep = run_sale(build, node.url)
+        rpc_call(node.url, "anvil_setCode", [rep.contract_address, "0x6000"])
+        with pytest.raises(UserError) as e:
+            verify_build(build, rpc_url=node.url, log=lambda m: None)
+        assert "not what the sources compile to" in e.value.message and not (build / "verify").exists()
+    finally:
+        node.stop()

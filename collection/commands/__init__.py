@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "sale",        # the drop: sale, reveal, withdraw, verify
     "reveal",
     "withdraw",
+    "verify",
     "models",
     "demo",
 )
