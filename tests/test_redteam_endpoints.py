@@ -342,6 +342,20 @@ def test_leftover_temp_files_are_removed_at_the_next_run_of_the_step(built):
     assert all(f.exists() for f in kept)   # not the tool's own pattern: never touched
 
 
+def test_a_write_killed_mid_file_leaves_a_temp_the_next_metadata_removes(built):
+    target = built / "metadata" / "3.json"
+    before = target.read_bytes()
+    code = ("import os, signal, sys; from buildfiles.atomicio import atomic_open; "
+            "cm = atomic_open(sys.argv[1]); fh = cm.__enter__(); fh.write(b'{\"name\": \"half'); fh.flush(); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    p = subprocess.run([sys.executable, "-c", code, str(target)], cwd=REPO)
+    assert p.returncode == -signal.SIGKILL
+    left = list((built / "metadata").glob(".3.json.*.tmp"))
+    assert len(left) == 1 and target.read_bytes() == before      # the file itself is whole: atomic
+    assert cli("metadata", str(built)).returncode == 0
+    assert not left[0].exists() and target.read_bytes() == before
+
+
 def test_only_files_older_than_the_process_and_only_files(tmp_path):
     young = tmp_path / ".a.json.abcdefgh.tmp"
     young.write_bytes(b"x")
