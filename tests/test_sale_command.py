@@ -257,3 +257,45 @@ def test_a_contract_minted_out_by_mint_is_not_put_on_sale(tmp_path, anvil):
     with pytest.raises(UserError) as e:
         run_sale(build, anvil.url)
     assert "already holds 8 minted tokens, more than the reserve of 2" in e.value.message
+
+
+def test_sigkill_with_set_sale_pending_then_rerun(tmp_path):
+    """A real kill: `sale` is SIGKILLed while its setSale waits to be mined (anvil mines only when told);
+    the pending transaction lands afterwards, and the re-run finds the sale set and sends nothing more."""
+    import signal
+
+    from contracts.chain import start_anvil
+    from tests.test_mint_crash import automine
+
+    node = start_anvil(no_mining=True)
+    try:
+        build = sale_build_dir(tmp_path / "b")
+        env = {**os.environ, KEY_ENV: "0x" + bytes(anvil_account(0).key).hex()}
+        out = open(build.parent / "mint.out", "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "collection.cli", "sale", str(build), "--rpc-url", node.url],
+                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline, mined = time.monotonic() + 60, set()
+        while True:       # mine each recorded transaction (deploy, settings, reserve) until setSale is recorded
+            txs = mint_entry(build)["txs"] if (build / "mint.json").exists() else []
+            if any(t["kind"] == "setSale" for t in txs):
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                break
+            pending = [t["hash"] for t in txs if t["status"] == "sent" and t["hash"] not in mined]
+            if pending:
+                time.sleep(0.2)
+                rpc_call(node.url, "evm_mine")
+                mined.update(pending)
+            assert proc.poll() is None, (build.parent / "mint.out").read_text(errors="replace")[-2000:]
+            assert time.monotonic() < deadline, txs
+            time.sleep(0.05)
+        assert proc.returncode == -signal.SIGKILL
+        time.sleep(0.3)                 # recorded before broadcast: let it reach the node
+        automine(node.url)
+        rep = run_sale(build, node.url)
+        txs = mint_entry(build)["txs"]
+        assert [t["kind"] for t in txs].count("setSale") == 1 and txs[-1]["status"] == "mined"
+        assert sum(t["kind"] == "mint" for t in txs) == 1 and sum(t["kind"] == "deploy" for t in txs) == 1
+        assert rep.txs_sent == 0 and load_sale(build).chain(31337).phases[0].merkle_root != "0x" + "00" * 32
+    finally:
+        node.stop()
