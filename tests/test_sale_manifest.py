@@ -184,3 +184,16 @@ def test_plan_json_carries_sale_only_when_present(tmp_path):
     # the sale changes nothing else the plan holds
     for k in ("collection", "render", "inputs", "tokens", "categories"):
         assert raw_b[k] == raw[k]
+
+
+def test_the_starter_manifest_shows_the_sale_commented_out_and_it_validates_uncommented(tmp_path):
+    from collection.plan.templates import STARTER_MANIFEST
+
+    assert "\n# sale:\n" in STARTER_MANIFEST and "\nsale:" not in STARTER_MANIFEST
+    text = "\n".join(line[2:] if line.startswith("# ") and (line.startswith("# sale:") or line.startswith("#   "))
+                     else line for line in STARTER_MANIFEST.splitlines()) + "\n"
+    (tmp_path / "manifest.yaml").write_text(text.replace("init_image: jax.png", "init_image: jax"))
+    (tmp_path / "allowlist.csv").write_text(f"{LISTED}\n")
+    sale = load_manifest(tmp_path / "manifest.yaml").sale
+    assert [p.name for p in sale.phases] == ["allowlist", "public"] and sale.reserve == 2
+    assert sale.phases[0].allowlist.entries == ((LISTED, 2),)
