@@ -19,7 +19,8 @@ from typing import Any, Callable
 from buildfiles.atomicio import write_json
 from buildfiles.errors import UserError
 from buildfiles.hashing import sha256_file
-from generator.registry import parse_models, CLIPS, VQGANS, CLIPFile, CLIPSpec, ModelChoice, VQGANFiles, VQGANSpec
+from generator.registry import (CLIPS, DEFAULT_CLIP, DEFAULT_VQGAN, VQGANS, CLIPFile, CLIPSpec, ModelChoice, VQGANFiles,
+                                VQGANSpec, parse_models)
 
 ProgressFn = Callable[[int, int | None], None]  # (bytes so far, total or None)
 
@@ -45,7 +46,7 @@ def fetch_command(choice_or_name: str, models_dir: Path | None) -> str:
 
 def layout_lines(root: Path) -> list[str]:
     """The folder layout `--models-dir` (or the cache) must have, to copy weights in by hand."""
-    vq, cl = VQGANS["vqgan_imagenet_f16_16384"], CLIPS["ViT-B/32"]
+    vq, cl = VQGANS[DEFAULT_VQGAN], CLIPS[DEFAULT_CLIP]
     return [
         f"expected layout of {root}:",
         f"  vqgan/<name>.yaml          VQGAN config, e.g. {vq.config_file}",

@@ -18,13 +18,27 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from buildfiles.errors import UserError
 
 SHEETS_DIR = "contact-sheets"
 GATEWAY_ENV = "ROBOZ_IPFS_GATEWAY"   # the user's IPFS gateway for the page's links; none by default
+
+
+@dataclass(frozen=True)
+class PreviewOptions:
+    """What the preview draws: one frozen object from the command line (`preview`, `build`)."""
+
+    columns: int = 6
+    rows: int = 8
+    thumb_size: int = 256
+    by_trait: str | None = None       # also one sheet per value of this category
+    snapshot_token: int | None = None  # also a sheet of this token at its snapshot iterations
+    workers: int | None = None        # sheet-drawing processes (None: the CPUs there are)
+    gateway: str | None = None        # IPFS gateway for the page's CID links (None: $ROBOZ_IPFS_GATEWAY, else none)
 
 
 @dataclass(frozen=True)
@@ -41,19 +55,10 @@ class PreviewReport:
     seconds: float = 0.0
 
 
-def make_preview(
-    build_dir: Path,
-    *,
-    columns: int = 6,
-    thumb_size: int = 256,
-    by_trait: str | None = None,
-    snapshot_token: int | None = None,
-    report: bool = True,
-    rows: int = 8,
-    workers: int | None = None,
-    console=None,
-    gateway: str | None = None,
-) -> PreviewReport:
+def make_preview(build_dir: Path, options: PreviewOptions | None = None, *, report: bool = True, console=None,
+                 **fields: Any) -> PreviewReport:
+    """Contact sheets, banner and gallery.html of a build; the rarity report printed when `report`.
+    `fields` (thumb_size=32, …) are a short form of PreviewOptions; an unknown one is a TypeError."""
     from rich.console import Console
 
     from preview.banner import write_banner
@@ -62,6 +67,8 @@ def make_preview(
     from preview.rarity_report import print_report, summarize
     from preview.sources import load_build_view
 
+    o = replace(options or PreviewOptions(), **fields)
+    columns, rows, thumb_size, by_trait, snapshot_token = o.columns, o.rows, o.thumb_size, o.by_trait, o.snapshot_token
     if columns < 1 or rows < 1:
         raise UserError("--columns and rows must be at least 1", exit_code=2)
     if not 16 <= thumb_size <= 2048:
@@ -69,7 +76,7 @@ def make_preview(
     t0 = time.perf_counter()
     console = console or Console()
     build_dir = Path(build_dir)
-    gateway = gateway_base(gateway if gateway is not None else os.environ.get(GATEWAY_ENV))
+    gateway = gateway_base(o.gateway if o.gateway is not None else os.environ.get(GATEWAY_ENV))
     view = load_build_view(build_dir)
 
     main = main_jobs(view, columns, rows, thumb_size)
@@ -77,7 +84,7 @@ def make_preview(
     snap = [snapshot_job(view, snapshot_token, columns, thumb_size)] if snapshot_token is not None else []
     jobs = main + [j for js in trait.values() for j in js] + snap
 
-    results = _unreadable_is_user_error(_render_with_progress, build_dir, jobs, workers, console, show=report)
+    results = _unreadable_is_user_error(_render_with_progress, build_dir, jobs, o.workers, console, show=report)
     paths = [r.path for r in results]
     _remove_stale(build_dir / SHEETS_DIR, {p.name for p in paths[: len(main)]}, re.compile(r"^sheet-\d+\.png$"))
     trait_sheets: dict[str, tuple[Path, ...]] = {}

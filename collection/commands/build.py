@@ -43,21 +43,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from collection.commands.plan import plan_and_report
+    from collection.commands.render import render_options
 
     t0 = time.monotonic()
     demo = _demo_draft(args)
-    models = None if demo else args.models  # the demo draft's plan names the demo pair itself
+    options = render_options(args)
+    if demo:
+        options = replace(options, models=None)  # the demo draft's plan names the demo pair itself
     with contextlib.ExitStack() as hold:  # one lock from plan to preview: no other process slips in between
         _m, summary = plan_and_report(args.manifest, args.out, force=args.force, draft=args.draft and not demo, hold=hold,
                                       command="build", demo=demo)
         build_dir = summary.build_dir
         from collection.render.memory import check_build
 
-        check_build(build_dir, device=args.device, models=models, force=args.force)  # before any model loads
-        run_after_plan(build_dir, models=models, device=args.device, models_dir=args.models_dir,
-                       progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address,
-                       preview=not args.no_preview, threads=args.threads, log_json=args.log_json)
+        check_build(build_dir, device=options.device, models=options.models, force=args.force)  # before any model loads
+        run_after_plan(build_dir, options, preview=not args.no_preview)
     print(f"build finished in {time.monotonic() - t0:.0f} s: {build_dir}")
     return 0
 
@@ -69,7 +72,7 @@ def _demo_draft(args: argparse.Namespace) -> bool:
         return False
     if args.models is not None:
         return args.models == "demo"
-    from collection.commands.demo import real_weights_present
+    from collection.plan.draft import real_weights_present
     from collection.plan.manifest import load_manifest
 
     wanted = load_manifest(args.manifest).render.models
@@ -81,41 +84,29 @@ def _demo_draft(args: argparse.Namespace) -> bool:
     return not ok
 
 
-def run_after_plan(build_dir: Path, *, models: str | None = None, device: str | None = None,
-                   models_dir: Path | None = None, progress: bool = True, executor: str = "local",
-                   ray_address: str | None = None, preview: bool = True, threads: int | None = None,
-                   log_json: Path | None = None) -> None:
-    """render -> metadata -> preview on a planned build directory, holding its lock."""
+def run_after_plan(build_dir: Path, options, *, preview: bool = True) -> None:
+    """render -> metadata -> preview on a planned build directory, holding its lock; `options` are the
+    render's (collection.render.render_step.RenderOptions)."""
     from buildfiles.lock import build_lock
-
-    with build_lock(build_dir, "build"):
-        _render_metadata_preview(build_dir, models=models, device=device, models_dir=models_dir, progress=progress,
-                                 executor=executor, ray_address=ray_address, preview=preview, threads=threads,
-                                 log_json=log_json)
-
-
-def _render_metadata_preview(build_dir: Path, *, models: str | None, device: str | None, models_dir: Path | None,
-                             progress: bool, executor: str, ray_address: str | None, preview: bool,
-                             threads: int | None, log_json: Path | None) -> None:
     from collection.commands import metadata as metadata_cmd
     from collection.commands import preview as preview_cmd
     from collection.commands import render as render_cmd
     from buildfiles.errors import UserError
     from collection.render.render_step import render_build
 
-    report = render_build(build_dir, models=models, device=device, models_dir=models_dir, progress=progress,
-                          executor=executor, ray_address=ray_address, threads=threads, log_json=log_json)
-    render_cmd.print_report(report)
-    if report.failed:
-        raise UserError(
-            f"{len(report.failed)} token(s) failed to render; metadata and preview need every image",
-            hint="fix the cause above and run the same command again: finished tokens are kept",
-        )
+    with build_lock(build_dir, "build"):
+        report = render_build(build_dir, options)
+        render_cmd.print_report(report)
+        if report.failed:
+            raise UserError(
+                f"{len(report.failed)} token(s) failed to render; metadata and preview need every image",
+                hint="fix the cause above and run the same command again: finished tokens are kept",
+            )
 
-    from metadata.build import write_metadata
+        from metadata.build import write_metadata
 
-    metadata_cmd.print_report(write_metadata(build_dir))
-    if preview:
-        from preview import make_preview
+        metadata_cmd.print_report(write_metadata(build_dir))
+        if preview:
+            from preview import make_preview
 
-        preview_cmd.print_report(make_preview(build_dir), build_dir)
+            preview_cmd.print_report(make_preview(build_dir), build_dir)

@@ -32,28 +32,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="override the manifest's models (e.g. `demo`, or `tiny` for a plumbing check with random weights)")
 
 
-def real_weights_present(models: str, models_dir: Path | None) -> tuple[bool, str]:
-    from buildfiles.errors import UserError
-    from generator.registry import parse_models
-    from generator.weights import require_files
-
-    choice = parse_models(models)
-    if choice.test_label:  # tiny and demo need no download
-        return True, ""
-    try:
-        require_files(choice, models_dir)
-        return True, ""
-    except UserError as e:
-        return False, e.message
-
-
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.panel import Panel
 
     from collection.commands.build import run_after_plan
     from collection.commands.plan import plan_and_report
-    from collection.plan.draft import DEMO_MAX_CUTN, DEMO_MAX_ITERATIONS, DEMO_MAX_SIZE
+    from collection.plan.draft import DEMO_MAX_CUTN, DEMO_MAX_ITERATIONS, DEMO_MAX_SIZE, real_weights_present
+    from collection.render.render_step import RenderOptions
     from collection.plan.manifest import load_manifest
 
     con = Console()
@@ -80,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         )
     _, summary = plan_and_report(args.manifest, args.out, demo=models == "demo", draft=models == "tiny")
     build_dir = summary.build_dir
-    run_after_plan(build_dir, models=models if models != "demo" else None, device=args.device, models_dir=args.models_dir,
-                   progress=not args.no_progress)
+    run_after_plan(build_dir, RenderOptions(models=models if models != "demo" else None, device=args.device,
+                                            models_dir=args.models_dir, progress=not args.no_progress))
 
     from metadata.publish import publish
     from metadata.publishers import make_publisher

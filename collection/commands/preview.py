@@ -38,18 +38,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from buildfiles.lock import build_lock
-    from preview import make_preview
+    from preview import PreviewOptions, make_preview
 
+    options = PreviewOptions(columns=args.columns, thumb_size=args.thumb_size, by_trait=args.by_trait,
+                             snapshot_token=args.snapshots, gateway=args.gateway)
     with build_lock(args.build_dir, NAME):  # one process per build directory
-        r = make_preview(
-            args.build_dir,
-            columns=args.columns,
-            thumb_size=args.thumb_size,
-            by_trait=args.by_trait,
-            snapshot_token=args.snapshots,
-            report=not args.no_report,
-            gateway=args.gateway,
-        )
+        r = make_preview(args.build_dir, options, report=not args.no_report)
     print_report(r, args.build_dir, args.by_trait)
     return 0
 

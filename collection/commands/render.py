@@ -42,6 +42,15 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
                    help="append progress events (token started/finished/failed, progress) as JSON lines to FILE")
 
 
+def render_options(args: argparse.Namespace):
+    """The render options of `render`, `build` (and anything with add_arguments' flags), read once."""
+    from collection.render.render_step import RenderOptions
+
+    return RenderOptions(models=args.models, device=args.device, models_dir=args.models_dir, executor=args.executor,
+                         ray_address=args.ray_address, threads=args.threads, progress=not args.no_progress,
+                         log_json=args.log_json)
+
+
 def check_build_folder(path: Path) -> None:
     """`render manifest.yaml` is a common slip: say what render takes instead of "plan.json not found"."""
     from buildfiles.errors import UserError
@@ -64,9 +73,7 @@ def run(args: argparse.Namespace) -> int:
     clean_leftovers(args.build_dir, (".", "images", "renders", "animations", "snapshots/*", "frames/*"), NAME)
     from collection.render.render_step import render_build
 
-    report = render_build(args.build_dir, models=args.models, device=args.device, models_dir=args.models_dir,
-                          progress=not args.no_progress, executor=args.executor, ray_address=args.ray_address,
-                          threads=args.threads, log_json=args.log_json)
+    report = render_build(args.build_dir, render_options(args))
     print_report(report)
     return 1 if report.failed else 0
 

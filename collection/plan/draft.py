@@ -9,6 +9,7 @@ demo models, at a size where the Jax sketch is still visible.
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Any
 
 from collection.plan.manifest import Manifest
@@ -43,6 +44,23 @@ def cap_render(s: RenderSettings, max_size: int, max_iterations: int, max_cutn: 
         if s.video:
             out["video"] = {**asdict(s.video), "every": max(1, round(s.video.every * ratio))}
     return out
+
+
+def real_weights_present(models: Any, models_dir: Path | None) -> tuple[bool, str]:
+    """Whether `models` can paint here without a download (and if not, why): a draft falls back to the
+    demo pair rather than stopping at a missing file. The tiny and demo pairs are always there."""
+    from buildfiles.errors import UserError
+    from generator.registry import parse_models
+    from generator.weights import require_files
+
+    choice = parse_models(models)
+    if choice.test_label:
+        return True, ""
+    try:
+        require_files(choice, models_dir)
+        return True, ""
+    except UserError as e:
+        return False, e.message
 
 
 def draft_manifest(m: Manifest, *, max_size: int = DRAFT_MAX_SIZE, max_iterations: int = DRAFT_MAX_ITERATIONS,

@@ -23,7 +23,7 @@ import signal
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -40,6 +40,22 @@ if TYPE_CHECKING:
     from generator.settings import RenderSettings
 
 EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a build is painted, beside what its plan says: one frozen object from the command line
+    (collection.commands.render.render_options) through `build` to the executor."""
+
+    models: str | None = None        # --models: replaces the plan's models
+    device: str | None = None        # cpu, cuda, cuda:N; None: cuda when present
+    models_dir: Path | None = None   # weights copied by hand
+    executor: str = "local"          # one of EXECUTORS
+    ray_address: str | None = None
+    ray_options: Any = None          # collection.render.ray_executor.RayOptions (tests, benchmarks)
+    threads: int | None = None       # CPU threads for torch
+    progress: bool = True            # the live display on a terminal (plain lines otherwise)
+    log_json: Path | None = None     # progress events appended as JSON lines
 
 
 @dataclass
@@ -177,25 +193,25 @@ def make_progress(total: int, skipped: int, progress: bool, log_json: Path | Non
 
 # ---- the driver ------------------------------------------------------------------------------
 
-def render_build(build_dir: Path, *, models: str | None = None, device: str | None = None,
-                 models_dir: Path | None = None, progress: bool = True, executor: str = "local",
-                 ray_address: str | None = None, threads: int | None = None, log_json: Path | None = None,
-                 ray_options=None, only: set[int] | None = None) -> RenderReport:
+def render_build(build_dir: Path, options: RenderOptions | None = None, *, only: set[int] | None = None,
+                 **fields: Any) -> RenderReport:
     """Render every token of build_dir/plan.json (of `only`, when given) that is not done yet, with re-rolled
-    seeds laid over the plan, holding the build directory's lock."""
-    if executor not in EXECUTORS:
-        raise UserError(f"unknown executor {executor!r}", hint="use --executor local or --executor ray", exit_code=2)
+    seeds laid over the plan, holding the build directory's lock. `fields` (progress=False, executor="ray",
+    …) are a short form of RenderOptions for scripts and tests; an unknown one is a TypeError."""
+    o = replace(options or RenderOptions(), **fields)
+    if o.executor not in EXECUTORS:
+        raise UserError(f"unknown executor {o.executor!r}", hint="use --executor local or --executor ray", exit_code=2)
     build_dir = Path(build_dir)
     if not build_dir.is_dir():
         load_plan(build_dir)  # says plan.json is missing and how to make it
     with build_lock(build_dir, "render"):
         plan = effective_plan(build_dir, load_plan(build_dir))
-        ex = make_executor(executor, models_dir=models_dir, threads=threads, ray_address=ray_address,
-                           ray_options=ray_options)
+        ex = make_executor(o.executor, models_dir=o.models_dir, threads=o.threads, ray_address=o.ray_address,
+                           ray_options=o.ray_options)
         try:
-            dev = ex.device(device)
-            return render_works(build_dir, plan_work(plan, models, dev, only, build_dir), ex, dev, progress=progress,
-                                log_json=log_json)
+            dev = ex.device(o.device)
+            return render_works(build_dir, plan_work(plan, o.models, dev, only, build_dir), ex, dev, progress=o.progress,
+                                log_json=o.log_json)
         finally:
             ex.close()
 
