@@ -1,27 +1,73 @@
-"""The peak-memory estimate (collection/render/memory.py): calibrated against measured peaks, and used
-by `validate` (warning, exit 0) and `build` (refusal naming the settings to lower, exit 2)."""
+"""The peak-memory estimate (collection/render/memory.py): checked on points it was not fitted on, and
+used by `validate` (warning, exit 0) and `build` (refusal naming the settings to lower, exit 2)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from collection.cli import main
-from collection.render.memory import advice, check, estimate_peak_gib, oom_message
+from collection.render.memory import ATTENTION_ENTRY_GIB, advice, check, downsampling, estimate_peak_gib, oom_message
 from generator.settings import RenderSettings
 from tests.test_manifest_errors import GOOD
 
 FULL = "vqgan_imagenet_f16_16384+ViT-B/32"
 
-# README "Measured" (benchmarks/render.py, CPU, cutn 32, full-size pair) and the tiny pair's two runs.
-MEASURED = [((128, 128), 1, FULL, 3.6), ((256, 256), 1, FULL, 4.6), ((480, 480), 1, FULL, 8.0),
-            ((128, 128), 4, FULL, 10.3), ((256, 256), 4, FULL, 14.3),
-            ((64, 64), 1, "tiny", 1140 / 1024), ((256, 256), 1, "tiny", 5798 / 1024)]
+# README "Measured" (benchmarks/render.py, CPU, cutn 32, full-size pair): the five points the full-size
+# constants were fitted to. (The tiny pair's two README points are left out here: its two constants are
+# solved from exactly those two, so comparing against them could not fail; see the held-out test below.)
+MEASURED_FULL = [((128, 128), 1, 3.6), ((256, 256), 1, 4.6), ((480, 480), 1, 8.0), ((128, 128), 4, 10.3), ((256, 256), 4, 14.3)]
 
 
-@pytest.mark.parametrize("size, batch, models, gib", MEASURED)
-def test_estimate_matches_measured_peaks(size, batch, models, gib):
-    est = estimate_peak_gib(size, 32, batch, models, "cpu").gib
-    assert abs(est - gib) <= 0.05 * gib, (est, gib)
+@pytest.mark.parametrize("left_out", range(len(MEASURED_FULL)))
+def test_the_formula_predicts_each_full_size_peak_from_the_other_four(left_out):
+    """The formula's form, not its constants: fit base, per-cut and per-pixel terms by least squares on four
+    measured peaks, predict the fifth within 5 % (the module docstring quotes 0.5 % at worst)."""
+    f = downsampling(FULL)
+
+    def row(size, batch):
+        px = size[0] * size[1]
+        return [1.0, batch, batch * px], batch * (px / f**2) ** 2 * ATTENTION_ENTRY_GIB
+
+    fit = [p for i, p in enumerate(MEASURED_FULL) if i != left_out]
+    a = np.array([row(s, b)[0] for s, b, _ in fit])
+    y = np.array([gib - row(s, b)[1] for s, b, gib in fit])
+    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+    size, batch, gib = MEASURED_FULL[left_out]
+    x, att = row(size, batch)
+    predicted = float(np.dot(coef, x)) + att
+    assert abs(predicted - gib) <= 0.05 * gib, (size, batch, predicted, gib)
+    assert abs(estimate_peak_gib(size, 32, batch, FULL).gib - gib) <= 0.05 * gib  # and the shipped constants
+
+
+def _measured_peak_gib(size: int, batch: int) -> float:
+    """Peak RSS of a fresh process rendering the tiny pair (benchmarks/render.py's child: load, 2 iterations)."""
+    cfg = {"models": "tiny", "device": "cpu", "size": size, "cutn": 32, "batch": batch, "iterations": 1, "warmup": 1,
+           "precision": "fp32"}
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.run([sys.executable, str(root / "benchmarks" / "render.py"), "--child", json.dumps(cfg)], cwd=root,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])["peak_rss_mib"] / 1024
+
+
+@pytest.mark.slow
+def test_tiny_estimate_holds_where_it_was_not_fitted():
+    """The tiny pair's constants come from 64² and 256² at batch 1. Here: three other configurations,
+    measured now (peak RSS of a fresh process), within 15 % of the estimate. Measured on the 2-core
+    machine (flock'd, 2026-12): 128² b1 1.27 GiB (estimate 1.38, +9 %), 128² b3 2.11 GiB (1.95, -8 %),
+    192² b1 2.48 GiB (2.54, +2 %). A wrong attention term (say linear, not square, in the latent
+    positions) or a per-token term that ignored the batch misses by far more than 15 %."""
+    for size, batch in ((128, 1), (128, 3), (192, 1)):
+        measured = _measured_peak_gib(size, batch)
+        est = estimate_peak_gib((size, size), 32, batch, "tiny").gib
+        assert abs(est - measured) <= 0.15 * measured, (size, batch, est, measured)
 
 
 def test_estimate_grows_with_every_setting():
@@ -37,7 +83,10 @@ def test_estimate_grows_with_every_setting():
 def test_check_names_the_settings_to_lower():
     render = RenderSettings(size=(512, 512), cutn=64, batch_size=4, models=FULL)
     (line,) = check([("render", render)], "cpu", limit_gib=20)
-    assert line.startswith("render: 512x512, cutn 64, batch 4 on cpu needs about 38.0 GiB at peak, more than the 20.0 GiB")
+    # the figure is the estimate's own output (a format check); what is checked independently is below:
+    # every suggested setting really fits, and 64 GiB is enough
+    est = estimate_peak_gib((512, 512), 64, 4, FULL)
+    assert line.startswith(f"render: 512x512, cutn 64, batch 4 on cpu needs about {est} at peak, more than the 20.0 GiB")
     assert "batch_size: 2" in line and "size: [" in line
     for tip in line.split("set ", 1)[1].split(" (")[0].split(" or "):  # each suggestion really fits
         key, value = tip.split(": ", 1)

@@ -54,9 +54,10 @@ def test_default_models_name_the_registry_defaults():
 def test_validate_reports_a_bad_judge_of_own_files_in_one_line(tmp_path, capsys):
     from collection.cli import main
 
-    (tmp_path / "robots.yaml").write_text("model: {}\n")
-    (tmp_path / "robots.ckpt").write_bytes(b"x")
-    own = "models: {vqgan: {config: robots.yaml, checkpoint: robots.ckpt}, clip: ViT-B/32}"
+    from generator.tiny import ensure_tiny
+
+    yaml, ckpt, _clip = ensure_tiny(tmp_path / "own")  # real files in the real formats (the manifest reads their headers)
+    own = f"models: {{vqgan: {{config: {yaml}, checkpoint: {ckpt}}}, clip: ViT-B/32}}"
     f = tmp_path / "manifest.yaml"
     f.write_text(GOOD.replace("models: tiny", f"{own}\n  judge: ViT-B/16"))
     assert main(["validate", str(f)]) == 0, capsys.readouterr().err
