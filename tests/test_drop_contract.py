@@ -188,6 +188,21 @@ def test_a_wallet_listed_twice_is_held_to_the_allowance_it_shows(w3):
     assert c.functions.mintedInPhase(acc[1], 0).call() == 5
 
 
+def test_proofs_against_ten_thousand_addresses_pass_openzeppelin_merkleproof(w3):
+    acc = w3.eth.accounts
+    fill = [Web3.to_checksum_address(f"0x{i:040x}") for i in range(1, 10_000 - 2)]
+    tree = StandardMerkleTree.of([(a, 1) for a in fill] + [(acc[1], 2), (acc[2], 1)])
+    c = deploy_collection(w3)
+    t0 = chain_now(w3)
+    set_sale(w3, c, [allowlist(t0 + 10, tree)])
+    mine_at(w3, t0 + 10)
+    assert len(tree.proof(acc[1], 2)) >= 13
+    mint(w3, c, acc[1], 2, 2 * PRICE, 2, tree.proof(acc[1], 2))
+    mint(w3, c, acc[2], 1, PRICE, 1, tree.proof(acc[2], 1))
+    assert reverts(c.functions.mint(1, 1, tree.proof(fill[7], 1)), {"from": acc[3], "value": PRICE}) == \
+        "NotOnAllowlist()"
+
+
 def test_exact_payment_only(w3, drop):
     c, tree, t0 = drop
     acc = w3.eth.accounts
