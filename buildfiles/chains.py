@@ -11,3 +11,10 @@ MAINNET_CHAIN_ID = 1
 
 def is_local_chain(chain_id: int) -> bool:
     return chain_id in LOCAL_CHAIN_IDS
+
+
+# The names `--network` takes, with the chain id each must answer (None: the build's own anvil).
+# Adding a network here reaches every command's --network choices; its endpoint variable and
+# hints live in contracts/network.py.
+SEPOLIA_CHAIN_ID = 11155111
+NETWORKS: dict[str, int | None] = {"local": None, "sepolia": SEPOLIA_CHAIN_ID}

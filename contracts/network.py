@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from buildfiles.chains import NETWORKS, SEPOLIA_CHAIN_ID  # noqa: F401  (re-exported: callers import them from here)
 from buildfiles.errors import UserError
 from contracts.keys import KEY_ENV
 from contracts.tx import redact_url
 
-SEPOLIA_CHAIN_ID = 11155111
-NETWORKS = {"local": None, "sepolia": SEPOLIA_CHAIN_ID}
 SEPOLIA_RPC_ENV = "SEPOLIA_RPC_URL"
 
 _SEPOLIA_RPC_HINT = (f"export {SEPOLIA_RPC_ENV}=https://... (your provider's Sepolia HTTPS endpoint, "

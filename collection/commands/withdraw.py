@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+
+from buildfiles.chains import NETWORKS
 from pathlib import Path
 
 NAME = "withdraw"
@@ -19,7 +21,7 @@ event and recorded in sale.json.
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("build_dir", type=Path, metavar="BUILD_DIR")
-    p.add_argument("--network", choices=("local", "sepolia"), default=None,
+    p.add_argument("--network", choices=tuple(NETWORKS), default=None,
                    help="local: anvil with state in BUILD_DIR/chain (default); sepolia: RPC from SEPOLIA_RPC_URL")
     p.add_argument("--rpc-url", default=None, metavar="URL", help="any other chain's JSON-RPC URL")
     p.add_argument("--keystore", type=Path, default=None, metavar="FILE", help="encrypted eth keystore (JSON)")
