@@ -19,7 +19,7 @@ from pathlib import Path
 
 from buildfiles.atomicio import write_bytes, dumps_json
 from buildfiles.ipfs import base_uri as make_base_uri, contract_uri as make_contract_uri
-from buildfiles.jsonfile import BuildFileError, Fields, read_fields
+from buildfiles.jsonfile import Fields, read_fields
 from buildfiles.urls import redact_url
 
 PUBLISH_FILE = "publish.json"
@@ -181,9 +181,3 @@ def load_publish(build_dir: Path | str) -> PublishRecord | None:
         extras=f.str_map("extra_roots"),
     )
 
-
-def read_publish(build_dir: Path | str) -> PublishRecord:
-    r = load_publish(build_dir)
-    if r is None:
-        raise BuildFileError(f"{publish_path(build_dir)} not found", hint=f"run `roboz-collection publish {build_dir} --to ...` first")
-    return r

@@ -538,14 +538,6 @@ def summarize(s: Session, inputs: MintInputs, *, mint_at_deploy: bool, chunk: in
 
 # ---------------------------------------------------------------- the command's entry point
 
-def parse_address(text: str, what: str, *, allow_unchecksummed: bool = False) -> str:
-    """A typed address, EIP-55 checked (contracts/addresses.py), or one UserError naming `what`."""
-    try:
-        return checked_address(text, what, allow_unchecksummed=allow_unchecksummed)
-    except AddressProblem as e:
-        raise UserError(e.message, hint=e.hint, exit_code=2) from None
-
-
 def check_addresses(inputs: MintInputs, to: str | None, refusals: Refusals, *,
                     allow_unchecksummed: bool) -> tuple[str | None, MintInputs]:
     """--to and the manifest's royalty receiver: checked before anything connects.
