@@ -93,9 +93,16 @@ def read_shapes(path: Path, what: str) -> dict[str, tuple[int, ...]] | None:
     try:
         obj = torch.load(path, map_location="meta", weights_only=True, mmap=(kind == "zip"))
     except pickle.UnpicklingError as e:
-        if "Unsupported global" in str(e) or "weights_only" in str(e).lower() and "global" in str(e).lower():
-            return None  # pickled objects beside the weights (Lightning callbacks): checked after the sha256, at load
-        raise _damaged(path, what, _short(e)) from None
+        if "global" not in str(e).lower():
+            raise _damaged(path, what, _short(e)) from None
+        # Pickled objects beside the weights (Lightning callbacks, hparams): loaded after the sha256
+        # matched - but only when every class they name comes from the libraries a checkpoint is made with.
+        foreign = foreign_globals(path, kind)
+        if foreign:
+            raise ModelFileError(f"{what} {path} pickles code that is not a model's ({', '.join(foreign[:3])}); "
+                                 "refusing to load it", hint="use the original checkpoint, or one converted to .safetensors "
+                                                             "(`roboz-collection models fetch --safetensors`)") from None
+        return None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, struct.error) as e:
         raise _damaged(path, what, _short(e)) from None
     sd = obj.get("state_dict", obj) if isinstance(obj, dict) else None
@@ -103,6 +110,67 @@ def read_shapes(path: Path, what: str) -> dict[str, tuple[int, ...]] | None:
         raise ModelFileError(f"{what} {path} holds no state dict (a {type(obj).__name__}, not a mapping of weights)",
                              hint="name the model's checkpoint, or save its state_dict()")
     return {str(k): tuple(v.shape) for k, v in sd.items() if isinstance(v, torch.Tensor)}
+
+
+# What a Lightning / taming checkpoint pickles besides tensors. A name outside these (os.system,
+# builtins.eval, subprocess.*) is how a pickle runs code: such a file is refused, never unpickled.
+SAFE_MODULES = ("torch", "collections", "numpy", "pytorch_lightning", "lightning", "lightning_fabric", "omegaconf",
+                "_codecs", "typing", "pathlib", "argparse", "taming", "datetime", "enum", "functools")
+SAFE_BUILTINS = {"set", "frozenset", "slice", "list", "dict", "tuple", "int", "float", "bool", "str", "bytes",
+                 "bytearray", "complex", "range", "object", "getattr"}
+
+
+def foreign_globals(path: Path, kind: str) -> list[str]:
+    """"module.name" of every global a torch file's pickle names outside SAFE_MODULES, read with
+    pickletools (nothing is executed); an unreadable or unresolvable reference counts as foreign."""
+    import io
+    import pickletools
+
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(path) as z:
+                streams = [io.BytesIO(z.read(n)) for n in z.namelist() if n.endswith(".pkl")]
+        else:
+            streams = [io.BytesIO(path.read_bytes())]
+    except (OSError, zipfile.BadZipFile) as e:
+        return [f"unreadable ({_short(e)})"]
+    out: list[str] = []
+    for f in streams:
+        for _ in range(4 if kind == "pickle" else 1):  # torch's legacy format: magic, protocol, sys info, object
+            recent: list[Any] = []
+            memo: dict[Any, Any] = {}
+            try:
+                for op, arg, _pos in pickletools.genops(f):
+                    if op.name in ("GLOBAL", "INST"):
+                        out += _foreign(*str(arg).split(" ", 1))
+                    elif op.name == "STACK_GLOBAL":
+                        mod, name = (recent[-2], recent[-1]) if len(recent) >= 2 else (None, None)
+                        out += _foreign(mod, name) if isinstance(mod, str) and isinstance(name, str) else ["an unresolved global"]
+                    elif op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8", "SHORT_BINSTRING", "BINSTRING"):
+                        recent.append(arg)
+                    elif op.name in ("BINPUT", "LONG_BINPUT", "PUT"):
+                        memo[arg] = recent[-1] if recent else None
+                    elif op.name == "MEMOIZE":
+                        memo[len(memo)] = recent[-1] if recent else None
+                    elif op.name in ("BINGET", "LONG_BINGET", "GET"):
+                        recent.append(memo.get(arg))
+                    elif op.name != "STOP":
+                        recent.append(None)
+                    recent = recent[-4:]
+            except (ValueError, EOFError, UnicodeDecodeError):
+                if kind != "pickle":
+                    out.append("an unreadable pickle")
+                break
+    return sorted(set(out))
+
+
+def _foreign(module: str | None, name: str | None) -> list[str]:
+    if not module or not name:
+        return ["an unresolved global"]
+    root = module.split(".")[0]
+    if root in SAFE_MODULES or (module in ("builtins", "__builtin__") and name in SAFE_BUILTINS):
+        return []
+    return [f"{module}.{name}"]
 
 
 def _safetensors_shapes(path: Path, what: str) -> dict[str, tuple[int, ...]]:
