@@ -50,7 +50,7 @@ def test_every_command_on_a_missing_build_says_one_line_without_traceback(tmp_pa
             "mint": [missing, "--network", "local"], "models": ["verify", "--models-dir", missing],
             "reroll": [missing, "1", "--no-render"], "review": [missing],
             "reveal": [missing, "--network", "local"], "sale": [missing, "--network", "local"],
-            "withdraw": [missing, "--network", "local"]}
+            "withdraw": [missing, "--network", "local"], "verify": [missing, "--network", "local"]}
     # init, demo, paint and variations make things from nothing: tried in their own tests
     assert set(args) <= set(COMMAND_MODULES)
     assert set(COMMAND_MODULES) - set(args) <= {"init", "demo", "paint", "variations"}

@@ -77,6 +77,9 @@ def verify_build(build_dir: Path, *, network: str | None = None, rpc_url: str | 
 
     build_dir = Path(build_dir)
     journal = load_journal(build_dir)
+    if not journal.chains:
+        raise UserError(f"{journal.path} names no deployed contract",
+                        hint=f"run `roboz-collection sale {build_dir}` (or `mint`) first", exit_code=2)
     target = choose_target(network, rpc_url, key_given=True)
     node = None
     if target.url is None:
