@@ -78,6 +78,10 @@ def prompt_at(sched: Sequence[tuple[int, str]], iteration: int) -> str:
 
 def check(story: Story, change_every: int | None, iterations: int) -> None:
     """ValueError naming the problem: a malformed story, or a change the render never reaches."""
+    from generator.prompts import split_prompts
+
+    for s in steps(story, change_every):
+        split_prompts(s.prompt)  # a PromptError (a ValueError) names a weight that is not a number
     late = [s.at for s in steps(story, change_every) if s.at >= iterations]
     if late:
         raise ValueError(f"story changes the prompt at iteration {late[0]}, at or after the last one ({iterations}); "

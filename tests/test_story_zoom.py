@@ -36,6 +36,7 @@ def test_list_story_sorts_replaces_the_start_and_keeps_the_token_prompt():
 @pytest.mark.parametrize("data, message", [
     ({"story": "b^c"}, "needs change_every"),
     ({"story": "b^^c", "change_every": 2}, "empty part"),
+    ({"story": "b:abc^c", "change_every": 2}, "is not a number"),
     ({"story": "b^c", "change_every": 4}, "at or after the last one"),
     ({"story": [{"at": 2, "prompt": "x"}, {"at": 2, "prompt": "y"}]}, "same iteration"),
     ({"story": [{"at": 2, "prompt": "x"}], "change_every": 2}, "change_every goes with"),
