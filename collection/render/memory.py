@@ -14,7 +14,9 @@ and predicting it from the other four, the largest error is 0.037 GiB (0.5 %).
 The tiny test pair (f = 2, so its attention dominates early): measured 1.11 GiB at 64² b1
 and 5.66 GiB at 256² b1 (`benchmarks/render.py --child`, cutn 32); base and per_entry are
 solved from those two points. per_entry (18 bytes: the fp32 map, its softmax and their
-gradients) is shared by both pairs; at f16 it only matters above ~1024².
+gradients) is shared by both pairs; at f16 it only matters above ~1024². Checked where it
+was not fitted (tests/test_memory.py, peak RSS of a fresh process): tiny 128² b1 1.27 GiB
+measured vs 1.38 estimated, 128² b3 2.11 vs 1.95, 192² b1 2.48 vs 2.54 (within 9 %).
 Assumptions, not measured: cutn was not varied (the per-token term is put on the cuts), other
 CLIPs scale the per-cut term by their activation size relative to ViT-B/32, and on CUDA the
 base is the weights and context alone (no GPU figures yet).
