@@ -230,7 +230,7 @@
       state.account = V.getAddress(accounts[0]);
       if (typeof wallet.provider.on === "function") {
         wallet.provider.on("accountsChanged", (a) => { state.account = a && a.length ? V.getAddress(a[0]) : null; refresh(); });
-        wallet.provider.on("chainChanged", () => refresh());
+        wallet.provider.on("chainChanged", (id) => { state.onChain = Number(BigInt(id)) === drop.chain.id; refresh(); });
       }
       message("");
       await ensureChain();
