@@ -634,6 +634,12 @@ def mint_build(
         say("publish.json not found: using base_uri/contract_uri from cids.json (computed offline; make sure they get pinned)")
     journal = load_journal(build_dir)
     recipient, inputs = check_addresses(inputs, to, refusals, allow_unchecksummed=allow_unchecksummed)
+    if plan.sale is not None:
+        # A drop's tokens are the collectors' to mint; this command would hand them all to the artist.
+        refusals.add("this build is a drop (its manifest has a `sale:` section): collectors mint its tokens, "
+                     "and `mint` would give every remaining token to the artist",
+                     f"run `roboz-collection sale {build_dir}` (it mints the reserve to the artist), or remove "
+                     "`sale:` from the manifest and plan again to mint the whole collection yourself")
     if refusals and target.url is None:
         refusals.raise_if_any()   # the local chain adds nothing to learn: no anvil for a run that stops here
 

@@ -249,11 +249,30 @@ def test_sale_json_is_typed_and_damage_is_one_line(tmp_path):
     assert "corrupt or truncated" in e.value.message and "sale" in e.value.hint
 
 
+def test_mint_refuses_a_drop_build_before_sending_anything(tmp_path, anvil):
+    """`mint` would hand a drop's tokens to the artist: refused, with `sale` as the way."""
+    from contracts.mint import mint_build
+
+    build = sale_build_dir(tmp_path / "b")
+    nonce = Web3(Web3.HTTPProvider(anvil.url)).eth.get_transaction_count(anvil_account(0).address)
+    with pytest.raises(UserError) as e:
+        mint_build(build, rpc_url=anvil.url)
+    assert "this build is a drop" in e.value.message and "roboz-collection sale" in e.value.hint
+    assert Web3(Web3.HTTPProvider(anvil.url)).eth.get_transaction_count(anvil_account(0).address) == nonce
+    assert not (build / "mint.json").exists() or "contract_address" not in (build / "mint.json").read_text()
+
+
 def test_a_contract_minted_out_by_mint_is_not_put_on_sale(tmp_path, anvil):
     from contracts.mint import mint_build
 
     build = sale_build_dir(tmp_path / "b")
+    # minted out while the manifest had no sale yet; the sale section came afterwards
+    plan = read_json(build / "plan.json")
+    sale = plan.pop("sale")
+    write_json(build / "plan.json", plan)
     mint_build(build, rpc_url=anvil.url)
+    plan["sale"] = sale
+    write_json(build / "plan.json", plan)
     with pytest.raises(UserError) as e:
         run_sale(build, anvil.url)
     assert "already holds 8 minted tokens, more than the reserve of 2" in e.value.message
