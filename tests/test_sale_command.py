@@ -143,6 +143,9 @@ def test_the_cli_runs_sale_and_a_plan_without_sale_is_one_line(tmp_path, anvil):
     assert r.returncode == 0, r.stderr
     assert "phase      allowlist" in r.stdout and "txs        " in r.stdout
     assert load_sale(build).chain(31337).placeholder_uri == "" and not (build / "placeholder").exists()
+    # the collectors' page is written from the sale.json this run wrote: its address inlined
+    page = (build / "mint" / "index.html").read_text("utf-8")
+    assert "mint page  " in r.stdout and load_sale(build).chain(31337).contract_address.lower() in page.lower()
 
 
 def test_a_payout_contract_that_refuses_eth_is_refused_before_anything_is_sent(tmp_path, anvil):

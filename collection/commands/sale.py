@@ -94,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
                          confirm=ask_on_terminal if interactive else None, yes=args.yes, keep_chain=args.keep_chain,
                          log=print)
         _refresh_gallery(args.build_dir)
+        from preview.mint_page import write_mint_page
+
+        page = write_mint_page(args.build_dir)   # reads the sale.json just written
     for note in rep.notes:
         print(f"warning    {note}")
     sale = rep.sale
@@ -110,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"payout     {sale.payout}; reveal {'fair' if sale.fair_reveal else 'none'}")
     print(f"txs        {rep.txs_sent} sent this run, {rep.gas_used:,} gas")
     print(f"receipts   {rep.sale_json} (transactions in mint.json)")
+    print(f"mint page  {page} (run `roboz-collection publish {args.build_dir} --to ...` to pin it with the rest)")
     return 0
 
 
