@@ -36,7 +36,7 @@ def w3(anvil):
 def test_ids_start_at_the_plans_start_id(w3, start_id):
     c = deploy(w3, supply=5, start_id=start_id)
     owner, holder = w3.eth.accounts[0], w3.eth.accounts[1]
-    c.functions.mintBatch(holder, 5, start_id).transact({"from": owner})
+    w3.eth.wait_for_transaction_receipt(c.functions.mintBatch(holder, 5, start_id).transact({"from": owner}))
     assert c.functions.totalSupply().call() == 5
     assert c.functions.startTokenId().call() == start_id
     assert [c.functions.ownerOf(start_id + i).call() for i in range(5)] == [holder] * 5
@@ -67,7 +67,7 @@ def test_no_royalties_when_the_manifest_has_none(w3):
 def test_uri_changes_emit_erc4906_and_erc7572_events(w3):
     c = deploy(w3, supply=10, start_id=1)
     owner = w3.eth.accounts[0]
-    c.functions.mintBatch(owner, 4, 1).transact({"from": owner})
+    w3.eth.wait_for_transaction_receipt(c.functions.mintBatch(owner, 4, 1).transact({"from": owner}))
     r = w3.eth.wait_for_transaction_receipt(c.functions.setBaseURI("ipfs://new/").transact({"from": owner}))
     ev = c.events.BatchMetadataUpdate().process_receipt(r)
     assert [(e.args._fromTokenId, e.args._toTokenId) for e in ev] == [(1, 4)]
@@ -81,7 +81,7 @@ def test_guards_revert_with_decodable_custom_errors(w3):
     c = deploy(w3, supply=5, start_id=1)
     owner, other = w3.eth.accounts[0], w3.eth.accounts[1]
     assert reverts_with(c.functions.mintBatch(owner, 2, 3), {"from": owner}) == "UnexpectedFirstId(expected=3, actual=1)"
-    c.functions.mintBatch(owner, 3, 1).transact({"from": owner})
+    w3.eth.wait_for_transaction_receipt(c.functions.mintBatch(owner, 3, 1).transact({"from": owner}))
     # The same batch sent again (a retry after a crash) cannot mint twice.
     assert reverts_with(c.functions.mintBatch(owner, 3, 1), {"from": owner}) == "UnexpectedFirstId(expected=1, actual=4)"
     assert reverts_with(c.functions.mintBatch(owner, 3, 4), {"from": owner}) == "ExceedsMaxSupply(requested=3, remaining=2)"
@@ -96,7 +96,7 @@ def test_provenance_is_settable_once(w3):
     owner = w3.eth.accounts[0]
     h = bytes.fromhex("ab" * 32)
     assert reverts_with(c.functions.setProvenanceHash(b"\0" * 32), {"from": owner}) == "ZeroProvenance()"
-    c.functions.setProvenanceHash(h).transact({"from": owner})
+    w3.eth.wait_for_transaction_receipt(c.functions.setProvenanceHash(h).transact({"from": owner}))
     assert bytes(c.functions.provenanceHash().call()) == h
     msg = reverts_with(c.functions.setProvenanceHash(bytes.fromhex("cd" * 32)), {"from": owner})
     assert msg == "ProvenanceAlreadySet(current=0x" + "ab" * 32 + ")"
@@ -108,19 +108,19 @@ def test_collector_mint_is_closed_until_a_sale_is_set_and_airdrops_do_not_count(
     assert c.functions.currentPhase().call() == [False, 0]
     assert reverts_with(c.functions.mint(1, 0, []), {"from": buyer}) == "SaleNotOpen()"
     price = Web3.to_wei(0.01, "ether")
-    c.functions.setProvenanceHash(bytes.fromhex("ab" * 32)).transact({"from": owner})
-    c.functions.setSale([(0, price, 2, 0, b"\0" * 32)], payee, False, "").transact({"from": owner})
+    w3.eth.wait_for_transaction_receipt(c.functions.setProvenanceHash(bytes.fromhex("ab" * 32)).transact({"from": owner}))
+    w3.eth.wait_for_transaction_receipt(c.functions.setSale([(0, price, 2, 0, b"\0" * 32)], payee, False, "").transact({"from": owner}))
     assert reverts_with(c.functions.mint(1, 0, []), {"from": buyer, "value": 1}) == f"WrongPayment(expected={price}, sent=1)"
     # Owner airdrops do not count against a wallet's allowance in a phase.
-    c.functions.mintBatch(buyer, 1, 1).transact({"from": owner})
-    c.functions.mint(2, 0, []).transact({"from": buyer, "value": 2 * price})
+    w3.eth.wait_for_transaction_receipt(c.functions.mintBatch(buyer, 1, 1).transact({"from": owner}))
+    w3.eth.wait_for_transaction_receipt(c.functions.mint(2, 0, []).transact({"from": buyer, "value": 2 * price}))
     assert c.functions.balanceOf(buyer).call() == 3
     assert c.functions.mintedInPhase(buyer, 0).call() == 2
     assert reverts_with(c.functions.mint(1, 0, []), {"from": buyer, "value": price}) == \
         "WalletLimitExceeded(limit=2, alreadyMinted=2, requested=1)"
     # Withdraw: anyone may call it, the whole balance goes to the payout address only.
     before = w3.eth.get_balance(payee)
-    c.functions.withdraw().transact({"from": buyer})
+    w3.eth.wait_for_transaction_receipt(c.functions.withdraw().transact({"from": buyer}))
     assert w3.eth.get_balance(payee) - before == 2 * price
     assert w3.eth.get_balance(c.address) == 0
 
@@ -159,7 +159,7 @@ def test_mint_at_deploy_emits_erc2309_consecutive_transfers_in_chunks(w3, supply
     assert reverts_with(c.functions.mintBatch(owner, 1, start_id + supply), {"from": owner}) == \
         "ExceedsMaxSupply(requested=1, remaining=0)"
     # Ownership resolves for the last id of a chunk, and its first transfer works.
-    c.functions.transferFrom(holder, owner, start_id + min(chunk, supply) - 1).transact({"from": holder})
+    w3.eth.wait_for_transaction_receipt(c.functions.transferFrom(holder, owner, start_id + min(chunk, supply) - 1).transact({"from": holder}))
     assert c.functions.ownerOf(start_id + min(chunk, supply) - 1).call() == owner
 
 

@@ -296,7 +296,7 @@ def test_a_contract_of_another_kind_at_an_old_nonce_is_ignored(tmp_path, chain, 
     # the key's first transaction creates a contract that is not a collection (runtime code: STOP)
     tx = {"data": "0x6001600c60003960016000f300", "gas": 100_000, "nonce": 0, "chainId": SEPOLIA, "value": 0,
           "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9}
-    w3.eth.send_raw_transaction(Account.sign_transaction(tx, key.key).raw_transaction)
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(Account.sign_transaction(tx, key.key).raw_transaction))
     assert w3.eth.get_code(create_address(key.address, 0))
     rep = mint_build(public_build(tmp_path, supply=1), rpc_url=chain.url)
     assert rep.verified and rep.contract_address == create_address(key.address, 1)
