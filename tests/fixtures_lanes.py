@@ -81,6 +81,8 @@ LANES: dict[str, str] = {
     "test_story_zoom.py": "render",
     "test_portable_project.py": "cli render",
     "test_settings.py": "cli",
+    "test_verify_etherscan.py::test_verify_command_checks_locally_writes_files_and_submits": "chain cli",
+    "test_verify_etherscan.py::test_verify_refuses_code_that_is_not_the_sources": "chain",
     "test_gallery_status.py::test_page_follows_publish_and_mint": "chain",
 }
 
