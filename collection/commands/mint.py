@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from buildfiles.chains import NETWORKS
 import sys
-from pathlib import Path
+
+from collection.commands.argtypes import add_chain_arguments
 
 NAME = "mint"
 HELP = "deploy the ERC-721 contract (or reuse mint.json's), mint the missing tokens, verify on chain"
@@ -39,11 +39,7 @@ chain: run `metadata` again.
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("build_dir", type=Path, metavar="BUILD_DIR")
-    p.add_argument("--network", choices=tuple(NETWORKS), default=None,
-                   help="local: anvil with state in BUILD_DIR/chain (default); sepolia: RPC from SEPOLIA_RPC_URL")
-    p.add_argument("--rpc-url", default=None, metavar="URL", help="any other chain's JSON-RPC URL")
-    p.add_argument("--keystore", type=Path, default=None, metavar="FILE", help="encrypted eth keystore (JSON)")
+    add_chain_arguments(p, mainnet=False)
     p.add_argument("--to", default=None, metavar="ADDR", help="receive the tokens (default: the signing account)")
     from collection.commands.argtypes import positive_int
 

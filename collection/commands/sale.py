@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from buildfiles.chains import NETWORKS
 import sys
 from pathlib import Path
+
+from collection.commands.argtypes import add_chain_arguments, add_keep_chain
 
 NAME = "sale"
 HELP = "deploy (or reuse) the contract in sale mode: reserve to the artist, phases, allowlist roots; writes sale.json"
@@ -27,18 +28,13 @@ an empty allowlist; on every chain, a payout contract that cannot receive ETH.
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("build_dir", type=Path, metavar="BUILD_DIR")
-    p.add_argument("--network", choices=tuple(NETWORKS), default=None,
-                   help="local: anvil with state in BUILD_DIR/chain (default); sepolia: RPC from SEPOLIA_RPC_URL")
-    p.add_argument("--rpc-url", default=None, metavar="URL", help="any other chain's JSON-RPC URL")
-    p.add_argument("--keystore", type=Path, default=None, metavar="FILE", help="encrypted eth keystore (JSON)")
-    p.add_argument("--allow-mainnet", action="store_true", help="allow chain id 1 (refused otherwise)")
+    add_chain_arguments(p)
     p.add_argument("--allow-test-renders", action="store_true",
                    help="sell test/demo renders on a non-local chain (refused otherwise)")
     p.add_argument("--allow-unpinned", action="store_true",
                    help="sell although no IPFS provider confirmed the pins (refused otherwise on a non-local chain)")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation before a non-local chain")
-    p.add_argument("--keep-chain", action="store_true", help="leave the local anvil running afterwards")
+    add_keep_chain(p)
 
 
 def drop_config(build_dir: Path):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from buildfiles.chains import NETWORKS
 from dataclasses import dataclass
 from pathlib import Path
+
+from collection.commands.argtypes import add_chain_arguments, add_keep_chain
 
 NAME = "verify"
 HELP = "check recompiled sources = deployed code, write Sourcify-style verify/, submit to Etherscan's API"
@@ -26,14 +27,11 @@ submitted again. A local chain has no explorer: nothing is submitted unless --ap
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("build_dir", type=Path, metavar="BUILD_DIR")
-    p.add_argument("--network", choices=tuple(NETWORKS), default=None,
-                   help="local: anvil with state in BUILD_DIR/chain (default); sepolia: RPC from SEPOLIA_RPC_URL")
-    p.add_argument("--rpc-url", default=None, metavar="URL", help="any other chain's JSON-RPC URL")
+    add_chain_arguments(p, keystore=False, mainnet=False)
     p.add_argument("--api-url", default=None, metavar="URL",
                    help="an Etherscan-compatible verification API (default https://api.etherscan.io/v2/api)")
     p.add_argument("--poll-seconds", type=float, default=5.0, metavar="S", help="between status checks (default 5)")
-    p.add_argument("--keep-chain", action="store_true", help="leave the local anvil running afterwards")
+    add_keep_chain(p)
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from buildfiles.chains import NETWORKS
-from pathlib import Path
+from collection.commands.argtypes import add_chain_arguments, add_keep_chain
+
 
 NAME = "withdraw"
 HELP = "send the contract's whole balance to its payout address (anyone may; only the payout receives)"
@@ -20,13 +20,8 @@ event and recorded in sale.json.
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("build_dir", type=Path, metavar="BUILD_DIR")
-    p.add_argument("--network", choices=tuple(NETWORKS), default=None,
-                   help="local: anvil with state in BUILD_DIR/chain (default); sepolia: RPC from SEPOLIA_RPC_URL")
-    p.add_argument("--rpc-url", default=None, metavar="URL", help="any other chain's JSON-RPC URL")
-    p.add_argument("--keystore", type=Path, default=None, metavar="FILE", help="encrypted eth keystore (JSON)")
-    p.add_argument("--allow-mainnet", action="store_true", help="allow chain id 1 (refused otherwise)")
-    p.add_argument("--keep-chain", action="store_true", help="leave the local anvil running afterwards")
+    add_chain_arguments(p)
+    add_keep_chain(p)
 
 
 def run(args: argparse.Namespace) -> int:
