@@ -69,6 +69,7 @@ def installed(wheel_file, tmp_path_factory):  # noqa: F811
     return venv, env
 
 
+@pytest.mark.timeout(3600)  # the fixture waits for the shared heavy-job lock to pip install
 def test_the_packages_resolve_inside_the_new_venv(installed):
     venv, env = installed
     code = "import importlib, json; print(json.dumps({p: importlib.import_module(p).__file__ for p in %r}))" % (PACKAGES,)
@@ -80,6 +81,7 @@ def test_the_packages_resolve_inside_the_new_venv(installed):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # most of it can be waiting for the shared heavy-job lock
 def test_the_whole_pipeline_runs_from_the_wheel(installed, tmp_path):
     venv, env = installed
     anvil_dir = REPO / "contracts" / "node_modules" / ".bin"  # what `npm install @foundry-rs/anvil` leaves
