@@ -14,8 +14,6 @@ defaults. What this cannot try: Colab's Drive, upload dialog, proxy and GPU, and
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
 import http.client
 import json
 import re
@@ -111,17 +109,6 @@ def _parameters_index(nb) -> int:
     return next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
 
 
-@contextlib.contextmanager
-def _heavy():
-    """One heavy job at a time on the shared machine (the same lock as `flock /tmp/roboz-heavy.lock`)."""
-    with open("/tmp/roboz-heavy.lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def test_defaults_are_the_colab_path():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     src = nb.cells[_parameters_index(nb)].source
@@ -138,7 +125,6 @@ def test_defaults_are_the_colab_path():
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # most of it can be waiting for the shared heavy-job lock
 def test_notebook_runs_the_colab_path_on_the_demo_pair(tmp_path, monkeypatch, wheel_file):  # noqa: F811
     fake = tmp_path / "fake-colab"
     for name, text in STUB.items():
@@ -171,7 +157,7 @@ def test_notebook_runs_the_colab_path_on_the_demo_pair(tmp_path, monkeypatch, wh
         """)))
     nb.cells.append(nbformat.v4.new_code_cell("gallery.terminate(); gallery.wait(); review.close()"))
     client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(content)}})
-    with _heavy(), client.setup_kernel():
+    with client.setup_kernel():
         for i, cell in enumerate(nb.cells[:-1]):
             client.execute_cell(cell, i)
         calls = [json.loads(line) for line in log.read_text().splitlines()]
