@@ -83,11 +83,6 @@ class Plan:
     # None: a plan written before plans kept it
     expected: dict[str, tuple[tuple[str, float], ...]] | None = None
 
-    def render_dict(self, token: PlannedToken) -> dict[str, Any]:
-        """One token's render settings as data: the plan's defaults with the token's overrides.
-        The generator turns them into its own dataclass; the plan never imports it."""
-        return {**self.render, **token.render}
-
     @property
     def categories(self) -> list[str]:
         """Trait categories in manifest order, then any that only specials use."""

@@ -129,7 +129,7 @@ def _plan_header(build: Path) -> dict:
     from buildfiles.plan import load_plan
 
     p = load_plan(build)
-    return {"render": p.render_dict(p.tokens[0])}
+    return {"render": {**p.render, **p.tokens[0].render}}
 
 
 def test_a_checkpoint_changed_after_planning_is_refused_before_unpickling(project, monkeypatch):

@@ -153,8 +153,10 @@ def test_plan_file_round_trip_and_inputs(tmp_path):
     assert (tmp_path / "build" / "inputs/bundled/jax.png").is_file()
     assert plan.collection.supply == 20 == len(plan.tokens)
     brave = next(t for t in plan.tokens if t.special == "Brave")
-    assert plan.render_dict(brave)["iterations"] == 9
-    assert plan.render_dict(plan.tokens[0])["iterations"] == 5
+    from generator.settings import plan_settings  # how the render step reads them back
+
+    brave_settings, first = plan_settings(plan.render, [brave.render, plan.tokens[0].render])
+    assert brave_settings.iterations == 9 and first.iterations == 5
 
 
 def test_replan_unchanged_and_refuses_to_orphan_renders(tmp_path, capsys):
