@@ -60,14 +60,16 @@ def _measured_peak_gib(size: int, batch: int) -> float:
 @pytest.mark.slow
 def test_tiny_estimate_holds_where_it_was_not_fitted():
     """The tiny pair's constants come from 64² and 256² at batch 1. Here: three other configurations,
-    measured now (peak RSS of a fresh process), within 15 % of the estimate. Measured on the 2-core
-    machine (flock'd, 2026-12): 128² b1 1.27 GiB (estimate 1.38, +9 %), 128² b3 2.11 GiB (1.95, -8 %),
-    192² b1 2.48 GiB (2.54, +2 %). A wrong attention term (say linear, not square, in the latent
-    positions) or a per-token term that ignored the batch misses by far more than 15 %."""
+    measured now (VmHWM of a fresh process: its own peak, not its parent's), and the estimate must be
+    on the safe side of each (it exists to warn before an out-of-memory: at most 10 % below and
+    30 % above, twice the run-to-run spread of the measure seen here). Measured on the 2-core machine (2026-12): 128² b1 1.21 GiB (estimate 1.38, +14 %),
+    128² b3 1.90–1.95 GiB (1.95, +3 % to 0 %), 192² b1 2.41 GiB (2.54, +5 %). A per-token term that ignored the
+    batch would put 128² b3 below its measure; an attention term linear, not square, in the latent
+    positions would put 192² far from it."""
     for size, batch in ((128, 1), (128, 3), (192, 1)):
         measured = _measured_peak_gib(size, batch)
         est = estimate_peak_gib((size, size), 32, batch, "tiny").gib
-        assert abs(est - measured) <= 0.15 * measured, (size, batch, est, measured)
+        assert 0.9 * measured <= est <= 1.3 * measured, (size, batch, est, measured)
 
 
 def test_estimate_grows_with_every_setting():
