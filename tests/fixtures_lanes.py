@@ -42,7 +42,6 @@ LANES: dict[str, str] = {
     "test_generator_weights.py": "cli",
     "test_manifest_errors.py": "cli",
     "test_manifest_hostile.py": "cli",
-    "test_memory.py": "render",
     "test_metadata_build.py": "cli",
     "test_metadata_files.py": "cli",
     "test_metadata_integrity.py": "cli",
