@@ -15,6 +15,11 @@ strings score as the weighted mean over their texts, sum(w_i * cos_i) / sum(|w_i
 negative prompt counts against. Ties break on the candidate's index (candidate 0 first),
 after rounding scores to 6 decimals so that float noise between machines rarely flips a choice.
 
+With `iterations: auto` (generator/autostop.py) the same judge scores every live candidate every
+`auto_stop.every` iterations; the stages are those of max_iterations, and the last one's single
+survivor per token stops when its scores stop improving. A plain render (K = 1) with auto-stop
+runs through `render_autostop` here too, since it needs the judge.
+
 Crash safety: the token's checkpoint holds every candidate (seed, score, stop iteration,
 optimiser state of the live ones, their buffered snapshots/frames and the last image of the
 dropped ones), so a resumed run continues the same halving. Snapshots and frames of a
@@ -37,6 +42,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from buildfiles.errors import UserError
+from generator import autostop
 from generator.cutouts import normalize
 from generator.loop import Callbacks, Interrupted, TokenJob, make_batches, to_pil
 from generator.prompts import split_prompts
@@ -167,6 +173,76 @@ def load_judge(choice: JudgeChoice, guide, models_dir: Path | None = None) -> Ju
     return Judge(load_clip(path).to(guide.device), choice.label, guide.device)
 
 
+# ---- auto-stop ---------------------------------------------------------------------------
+
+def judge_due(renderer, judge: Judge, states: Sequence) -> None:
+    """Score the states that stand at a judgement iteration they have no score for yet (every
+    `auto_stop.every`; a resumed checkpoint may have been written just before its score)."""
+    rule = states[0].job.settings.auto_stop
+    for st in states:
+        if len(st.scores) < autostop.judged_at(st.iteration, rule):
+            # one token at a time: a batched decode would round differently with the batch's make-up,
+            # and a resumed token (alone, or in another batch) must see the very same scores
+            st.scores.append(judge.score(renderer.current_images([st]), [st.job.prompt])[0])
+
+
+def advance_judged(renderer, judge: Judge, states: Sequence, until: int, cb, on_converged=None) -> list:
+    """Renderer.advance to `until`, judging every `auto_stop.every` iterations on the way.
+
+    With `on_converged`, a state whose scores stopped improving leaves at once (the others go on
+    without it) and is handed to on_converged; returns the states still in (all at `until`)."""
+    rule = states[0].job.settings.auto_stop
+    live = list(states)
+    while live:
+        judge_due(renderer, judge, live)
+        if on_converged is not None:
+            gone = [st for st in live if autostop.converged(st.scores, rule)]
+            if gone:
+                live = [st for st in live if st not in gone]
+                on_converged(gone)
+        if not live or live[0].iteration >= until:
+            break
+        renderer.advance(live, autostop.next_judgement(live[0].iteration, until, rule), cb)
+    return live
+
+
+def final_score(renderer, judge: Judge, st) -> float:
+    """The judge's score of the state's picture as it stands (its last judgement when it stands there)."""
+    rule = st.job.settings.auto_stop
+    if st.scores and st.iteration % rule.every == 0 and len(st.scores) == autostop.judged_at(st.iteration, rule):
+        return st.scores[-1]
+    return judge.score(renderer.current_images([st]), [st.job.prompt])[0]
+
+
+def stopped(st, score: float, judge: Judge) -> autostop.Stopped:
+    s = st.job.settings
+    reason = autostop.stop_reason(st.scores, st.iteration, s.iterations, s.auto_stop)
+    return autostop.Stopped(reason or autostop.MAX_ITERATIONS, st.iteration, score, tuple(st.scores), judge.label)
+
+
+def render_autostop(renderer, judge: Judge, jobs: Sequence, cb) -> list:
+    """A plain render (K = 1) of `iterations: auto` jobs: each token ends when its judge score stops
+    improving, or at max_iterations. A token that ends is finished at once (its image and record
+    written) while the rest of its batch paints on. Results come back in the jobs' order."""
+    renderer.use_threads(jobs)
+    states = [renderer.setup(j) for j in jobs]
+    for st in states:
+        st.batch_size = len(states)
+    out: dict[int, Any] = {}
+
+    def done(sts: list) -> None:
+        for st in sts:
+            score = final_score(renderer, judge, st)
+            r = renderer.finish([st], Callbacks(on_image=cb.on_image))[0]
+            r = replace(r, stopped=stopped(st, score, judge))
+            cb.on_result(r)
+            out[st.job.id] = r
+
+    rest = advance_judged(renderer, judge, states, jobs[0].settings.iterations, cb, on_converged=done)
+    done(rest)
+    return [out[j.id] for j in jobs]
+
+
 # ---- the halving loop ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -288,6 +364,13 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
 
     inner = Callbacks(on_progress=on_progress, on_checkpoint=on_ck, on_image=on_img, should_stop=cb.should_stop)
 
+    def converged_cands(states: list) -> None:
+        """iterations: auto: a last-stage candidate that stopped keeps its state as it stopped, so a
+        resumed run finds it stopped there too."""
+        for st in states:
+            c = ids[st.job.id][1]
+            c.ckpt, c.ckpt_images = st.checkpoint(), list(c.images)
+
     # Set up the live candidates (resumed ones from their own checkpoints).
     for tok in tokens:
         for c in tok.cands:
@@ -314,7 +397,11 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
                     reported.clear()
                     for st in chunk:
                         chunk_ids.setdefault(id(ids[st.job.id][0]), set()).add(st.job.id)
-                    renderer.advance(chunk, stage.until, inner)
+                    if s.auto_stop:  # every candidate judged on the way; the last stage's may stop early
+                        advance_judged(renderer, judge, chunk, stage.until, inner,
+                                       on_converged=converged_cands if j == len(schedule) - 1 else None)
+                    else:
+                        renderer.advance(chunk, stage.until, inner)
             staged = [t for t in tokens if t.stage == j]
             if not staged:
                 continue
@@ -330,7 +417,7 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
                 last = j == len(schedule) - 1
                 for i, c in enumerate(alive):
                     if c.index not in keep or last:
-                        c.stop = stage.until
+                        c.stop = c.state.iteration  # stage.until, or sooner when iterations: auto stopped it
                         if c.index not in keep:
                             c.last_png = _png(to_pil(images[i]))
                             c.state, c.ckpt, c.images, c.ckpt_images = None, None, [], []
@@ -354,18 +441,23 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
         cands = tuple(Candidate(c.seed, float(c.score), int(c.stop),
                                 r.image if c is winner else (_unpng(c.last_png) if c.last_png else None))
                       for c in sorted(t.cands, key=lambda c: c.index))
-        res = replace(r, id=t.job.id, seed=winner.seed, candidates=cands, judge=judge.label, seconds=seconds(t))
+        res = replace(r, id=t.job.id, seed=winner.seed, candidates=cands, judge=judge.label, seconds=seconds(t),
+                      stopped=stopped(winner.state, float(winner.score), judge) if s.auto_stop else None)
         cb.on_result(res)
         results.append(res)
     return results
 
 
 def run_batch(renderer, jobs: Sequence, cb, judge: Judge | None) -> list:
-    """One batch from generator.loop.make_batches: best-of-K when it asks for candidates, else a plain render."""
-    if jobs[0].settings.candidates > 1:
-        if judge is None:
-            raise ValueError("best-of-K needs a judge (generator.candidates.Judge)")
+    """One batch from generator.loop.make_batches: best-of-K when it asks for candidates, auto-stop when
+    its iterations are auto, else a plain render."""
+    s = jobs[0].settings
+    if (s.candidates > 1 or s.auto_stop) and judge is None:
+        raise ValueError("best-of-K and iterations: auto need a judge (generator.candidates.Judge)")
+    if s.candidates > 1:
         return render_candidates(renderer, judge, jobs, cb)
+    if s.auto_stop:
+        return render_autostop(renderer, judge, jobs, cb)
     return renderer.render_batch(jobs, cb)
 
 

@@ -87,6 +87,7 @@ class TokenResult:
     candidates: tuple = ()
     judge: str | None = None    # label of the CLIP that scored the candidates
     threads: int | None = None  # CPU threads the pixels were computed with (None on CUDA): part of "same picture"
+    stopped: Any = None         # iterations: auto only: where and why it stopped (generator.autostop.Stopped)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class TokenState:
     batch_size: int = 1  # tokens sharing this one's batch (for its share of the time)
     prompt: str = ""     # the prompt in force (story mode changes it); its embeddings lead `targets`
     n_text: int = 0      # how many of `targets` come from `prompt`
+    scores: list[float] = field(default_factory=list)  # iterations: auto: the judge's, every auto_stop.every iterations
 
     def seconds(self, batch_size: int) -> float:
         """This token's share of the batch's wall time, plus earlier runs'."""
@@ -191,6 +193,8 @@ class TokenState:
             # a zoom frame holds the init term to its own zoomed start, which a resume cannot recompute
             **({"z_init": self.z_init.detach().cpu().clone()} if self.job.settings.zoom and self.z_init is not None else {}),
             "threads": cpu_threads(self.z.device),
+            # iterations: auto decides on every score so far: a resumed token stops where it would have
+            **({"scores": list(self.scores)} if self.job.settings.auto_stop else {}),
         }
 
 
@@ -352,6 +356,7 @@ class Renderer:
             st.prior_seconds = float(ck.get("seconds", 0.0))
             if ck.get("z_init") is not None:
                 st.z_init = ck["z_init"].to(self.device)
+            st.scores = [float(x) for x in ck.get("scores", ())]
         self._story(st)
         return st
 
@@ -393,18 +398,19 @@ class Renderer:
             self._aug_key, self._aug = key, build_augments(s.augments, self.m.cut_size).to(self.device)
         return self._aug
 
-    def _emit_images(self, states: list[TokenState], images: Tensor, cb: Callbacks) -> None:
+    def _emit_images(self, states: list[TokenState], images: Tensor, cb: Callbacks, final: bool = False) -> None:
         s = states[0].job.settings
         it = states[0].iteration
+        last = final or it == s.iterations  # final: the picture a token ends with (iterations: auto may end sooner)
         kinds = []
         if it in s.snapshots:
             kinds.append("snapshot")
         if s.zoom:  # the zoom points emit their own frames (Renderer._zoom); the last one comes here
-            if it == s.iterations:
+            if last:
                 kinds.append("frame")
-        elif s.video and (it % s.video.every == 0 or it == s.iterations):
+        elif s.video and (it % s.video.every == 0 or last):
             kinds.append("frame")
-        if s.preview_every and (it % s.preview_every == 0 or it == s.iterations):
+        if s.preview_every and (it % s.preview_every == 0 or last):
             kinds.append("preview")
         for kind in kinds:
             for i, st in enumerate(states):
@@ -471,7 +477,7 @@ class Renderer:
     def finish(self, states: list[TokenState], cb: Callbacks) -> list[TokenResult]:
         """The image of z after the last step, emitted as results."""
         images = self.current_images(states)
-        self._emit_images(states, images, cb)
+        self._emit_images(states, images, cb, final=True)
         results = [TokenResult(st.job.id, to_pil(images[i]), st.last_loss, st.iteration, st.seconds(len(states)), str(self.device),
                                seed=st.job.seed, threads=cpu_threads(self.device))
                    for i, st in enumerate(states)]
@@ -492,4 +498,6 @@ class Renderer:
         if jobs[0].settings.candidates > 1:
             # The loop knows nothing of judging; best-of-K sits on top of it (generator.candidates).
             raise ValueError("best-of-K jobs (settings.candidates > 1) go through generator.candidates.run_batch")
+        if jobs[0].settings.auto_stop:  # so does the judge that auto-stop needs
+            raise ValueError("iterations: auto jobs go through generator.candidates.run_batch (they need a judge)")
         return self.render_batch(jobs, cb)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Iterable, Literal
 from pydantic import BeforeValidator, Field, Strict
 
 from buildfiles.errors import UserError
+from generator.autostop import AutoStop, auto_stop_from_data
 from generator.judges import judge_choice
 from generator.registry import DEFAULT_CLIP, DEFAULT_VQGAN, parse_models
 from generator.story import StoryStep, story_from_data, story_to_data
@@ -27,6 +28,18 @@ Precision = Literal["fp32", "bf16", "fp16"]
 
 DEFAULT_MODELS = f"{DEFAULT_VQGAN}+{DEFAULT_CLIP}"
 BUNDLED_INIT = "jax"  # the stand-in sketch shipped in collection/assets/jax.png
+AUTO = "auto"  # iterations: auto -- stop when the judge score stops improving (generator/autostop.py)
+
+
+def _check_iterations(v: Any) -> Any:
+    """A whole number of iterations, or "auto" (generator/autostop.py): one clear line for anything else."""
+    if v == AUTO:
+        return v
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"must be a whole number or `auto` (with max_iterations beside it), got {v!r}")
+    if not 0 < v <= 1_000_000:
+        raise ValueError(f"must be from 1 to 1000000 (or `auto`), got {v}")
+    return v
 
 
 def _check_models(models: Any) -> Any:
@@ -60,7 +73,10 @@ class RenderSettings:
     init_image: str | None = BUNDLED_INIT
     init_weight: Annotated[float, Strict(), Field(ge=0)] = 0.0
     size: tuple[Annotated[int, Strict(), Field(ge=16, le=4096)], Annotated[int, Strict(), Field(ge=16, le=4096)]] = (384, 384)  # width, height
-    iterations: Annotated[int, Strict(), Field(gt=0, le=1_000_000)] = 500
+    # A number, or "auto" with max_iterations beside it. Once built, `iterations` is always the number
+    # of iterations a token may run (max_iterations under auto) and `auto_stop` says whether it may stop
+    # sooner, so everything that counts iterations reads one int; to_dict writes "auto" back.
+    iterations: Annotated[int | Literal["auto"], BeforeValidator(lambda v: _check_iterations(v))] = 500
     snapshots: tuple[Annotated[int, Strict(), Field(gt=0)], ...] = ()
     step_size: Annotated[float, Strict(), Field(gt=0)] = 0.1
     cutn: Annotated[int, Strict(), Field(gt=0, le=512)] = 32
@@ -86,8 +102,12 @@ class RenderSettings:
     zoom: ZoomSettings | None = None
     # The picture as it stands every N iterations (kind "preview": progress/{id}.png, paint's display).
     preview_every: Annotated[int, Strict(), Field(gt=0)] | None = None
+    # iterations: auto (generator/autostop.py): at most max_iterations, judged every auto_stop.every.
+    max_iterations: Annotated[int, Strict(), Field(gt=0, le=1_000_000)] | None = None
+    auto_stop: AutoStop | None = None
 
     def __post_init__(self) -> None:
+        self._resolve_auto()
         _check_models(self.models)  # also when built directly (plan.json, --models), not through pydantic
         late = [s for s in self.snapshots if s > self.iterations]
         if late:
@@ -106,8 +126,42 @@ class RenderSettings:
 
             zoom.check(self.iterations, self.zoom)
 
+    def _resolve_auto(self) -> None:
+        """`iterations: auto` -> iterations = max_iterations, auto_stop set (its defaults unless given).
+
+        The resolved form (a number equal to max_iterations, auto_stop set) is accepted as auto too,
+        so dataclasses.replace() of auto settings stays auto."""
+        it, top, rule = self.iterations, self.max_iterations, self.auto_stop
+        if it == AUTO:
+            if top is None:
+                raise ValueError("iterations: auto needs max_iterations beside it (the most a token may run), "
+                                 "e.g. max_iterations: 1000")
+            object.__setattr__(self, "iterations", top)
+            object.__setattr__(self, "auto_stop", rule or AutoStop())
+        elif rule is not None and top != it:
+            raise ValueError("auto_stop goes with iterations: auto (and max_iterations); "
+                             "with a fixed number of iterations leave auto_stop out")
+        elif rule is None and top is not None:
+            raise ValueError(f"max_iterations goes with iterations: auto; with a fixed count ({it}) leave it out "
+                             "(in a special's render: max_iterations: null)")
+        _check_iterations(self.iterations)  # also when built directly (plan.json, tests), not through pydantic
+        if self.auto_stop is not None:
+            if self.zoom is not None:
+                raise ValueError("iterations: auto cannot go with zoom (its frames are counted back from the last "
+                                 "iteration): give a number of iterations")
+            if self.story or self.change_every is not None:
+                raise ValueError("iterations: auto cannot go with a story (its prompts change at set iterations): "
+                                 "give a number of iterations")
+
+    @property
+    def auto(self) -> bool:
+        """Whether a token may stop before `iterations` (iterations: auto)."""
+        return self.auto_stop is not None
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if self.auto_stop is not None:
+            d["iterations"] = AUTO  # max_iterations and auto_stop hold the rest
         # Written only when set, so plans (and render fingerprints) made before best-of-K
         # existed stay byte-identical and no finished token re-renders after an upgrade.
         for k, default in _OMIT_DEFAULT.items():
@@ -139,14 +193,29 @@ class RenderSettings:
             d["story"] = story_from_data(d["story"])
         if "zoom" in d:
             d["zoom"] = zoom_from_data(d["zoom"])
+        if "auto_stop" in d:
+            d["auto_stop"] = auto_stop_from_data(d["auto_stop"])
         return cls(**d)
 
     def with_overrides(self, overrides: dict[str, Any]) -> "RenderSettings":
-        merged = {**self.to_dict(), **overrides}
-        return RenderSettings.from_dict(merged)
+        return RenderSettings.from_dict(merge_render(self.to_dict(), overrides))
 
 
-_OMIT_DEFAULT = {"candidates": 1, "judge": None, "story": (), "change_every": None, "zoom": None, "preview_every": None}
+def merge_render(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Render settings `over` laid over `base` (a special's or a draft's overrides over the collection's).
+
+    One rule for the manifest, plan.json and drafts: an override that gives `iterations` a number
+    makes the count fixed, so the base's max_iterations and auto_stop do not carry over to it."""
+    merged = {**base, **over}
+    if "iterations" in over and over["iterations"] != AUTO:
+        for k in ("max_iterations", "auto_stop"):
+            if k not in over:
+                merged.pop(k, None)
+    return merged
+
+
+_OMIT_DEFAULT = {"candidates": 1, "judge": None, "story": (), "change_every": None, "zoom": None, "preview_every": None,
+                 "max_iterations": None, "auto_stop": None}
 
 RENDER_FIELDS = tuple(f.name for f in fields(RenderSettings))
 
@@ -160,6 +229,6 @@ def plan_settings(defaults: dict[str, Any], overrides: Iterable[dict[str, Any]])
     for over in overrides:
         key = json.dumps(over, sort_keys=True)
         if key not in built:
-            built[key] = RenderSettings.from_dict({**defaults, **over})
+            built[key] = RenderSettings.from_dict(merge_render(defaults, over))
         out.append(built[key])
     return out

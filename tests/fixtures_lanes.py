@@ -30,6 +30,7 @@ FIXTURE_LANES = {"anvil": "chain", "anvil_manual": "chain", "browser": "browser"
 LANES: dict[str, str] = {
     "test_buildfiles_lock_records.py": "cli",
     "test_candidates.py": "render cli",
+    "test_autostop_render.py": "render",
     "test_cli_errors.py": "cli render",
     "test_cli_logs.py": "cli",
     "test_cli_threads.py": "cli",

@@ -21,12 +21,12 @@ the cache, the demo models paint a 128 px draft (and say so); `--models` chooses
 """
 
 
-def iterations_arg(text: str) -> int:
+def iterations_arg(text: str) -> int | str:
     from collection.commands.argtypes import positive_int
+    from collection.studio.paint import AUTO
 
-    if text.strip().lower() == "auto":
-        raise argparse.ArgumentTypeError("'auto' needs the auto-stop of issue 22, which this version does not have yet; "
-                                         "give a number of iterations, e.g. --iterations 300")
+    if text.strip().lower() == AUTO:
+        return AUTO  # stop when the judge's score stops improving (generator/autostop.py)
     return positive_int(text)
 
 
@@ -39,7 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", default=None, metavar="PICTURE", help="start from this picture (`jax`: the bundled sketch)")
     p.add_argument("--init-weight", type=float, default=None, help="how strongly the picture holds to --init (default 0)")
     p.add_argument("--iterations", type=iterations_arg, default=None, metavar="N",
-                   help="optimiser steps (default 500; 60 with the demo models); `auto` is not available yet")
+                   help="optimiser steps (default 500; 60 with the demo models), or `auto`: stop when the picture "
+                        "stops improving (a judge CLIP scores it every 10 iterations)")
+    p.add_argument("--max-iterations", type=positive_int, default=None, metavar="N",
+                   help="with --iterations auto: the most it may run (default twice the fixed default)")
     p.add_argument("--size", type=positive_int, nargs=2, default=None, metavar=("W", "H"),
                    help="pixels (default 384 384; 128 128 with the demo models)")
     p.add_argument("--seed", type=int, default=None, help="default: one made from the prompt (the same command paints the same picture)")
@@ -78,7 +81,7 @@ def request_from_args(args: argparse.Namespace):
     if args.zoom_frames:
         zoom = {"frames": args.zoom_frames, "scale": args.zoom_scale, "iterations": args.zoom_iterations, "fps": args.zoom_fps}
     return PaintRequest(prompt=args.prompt, out=args.out, init=args.init, init_weight=args.init_weight,
-                        iterations=args.iterations, size=tuple(args.size) if args.size else None, seed=args.seed,
+                        iterations=args.iterations, max_iterations=args.max_iterations, size=tuple(args.size) if args.size else None, seed=args.seed,
                         snapshots=tuple(args.snapshots), video=args.video, models=args.models, show_every=args.show_every,
                         story=args.story, change_every=args.change_every, zoom=zoom, cutn=args.cutn, step_size=args.step_size)
 
@@ -99,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def its(s) -> str:
+    return f"auto (at most {s.iterations})" if s.auto_stop else str(s.iterations)
+
+
 def print_plan(p) -> None:
     """What is about to be painted; the demo pair's stand-in said loudly, as `demo` says it."""
     from rich.console import Console
@@ -109,10 +116,10 @@ def print_plan(p) -> None:
     if p.profile.demo_because:
         con.print(Panel.fit(
             f"[bold]The real weights are not in the cache.[/]\n{p.profile.demo_because}\n\n"
-            f"Painting with the DEMO MODELS instead ({s.size[0]}x{s.size[1]} px, {s.iterations} iterations): a small VQGAN "
+            f"Painting with the DEMO MODELS instead ({s.size[0]}x{s.size[1]} px, {its(s)} iterations): a small VQGAN "
             "and CLIP trained here on a toy world of drawn robots. They know colours, a few objects and settings; they are "
             "not the real models, and the picture is labelled a demo render.\n\n"
             "For real pictures: roboz-collection models fetch",
             title="DEMO MODELS, NOT THE REAL WEIGHTS", border_style="bold red"))
-    con.print(f"paint: {p.prompt!r}, seed {p.seed}, {s.size[0]}x{s.size[1]} px, {s.iterations} iterations, "
+    con.print(f"paint: {p.prompt!r}, seed {p.seed}, {s.size[0]}x{s.size[1]} px, {its(s)} iterations, "
               f"models {s.models if isinstance(s.models, str) else 'own files'} -> {p.folder}", highlight=False, soft_wrap=True)

@@ -27,7 +27,8 @@ from collection.plan.plantypes import (Category, Exclusion, ExclusionIndex, Radi
                                        count_targets, expectations)
 from collection.plan.yamlpos import LoadedYaml, YamlSyntaxError, load_yaml_with_lines
 from generator.prompts import parse_prompt, prompt_problem
-from generator.settings import BUNDLED_INIT, RENDER_FIELDS, RenderSettings, VideoSettings
+from generator.autostop import AutoStop
+from generator.settings import BUNDLED_INIT, RENDER_FIELDS, RenderSettings, VideoSettings, merge_render
 
 __all__ = ["Category", "Exclusion", "Special", "TraitValue", "Manifest", "ManifestError", "load_manifest"]
 
@@ -99,9 +100,11 @@ _KNOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("prompt",): tuple(PromptSpec.model_fields),
     ("render",): RENDER_FIELDS,
     ("render", "video"): tuple(f.name for f in dc_fields(VideoSettings)),
+    ("render", "auto_stop"): tuple(f.name for f in dc_fields(AutoStop)),
     ("specials", "*"): tuple(SpecialSpec.model_fields),
     ("specials", "*", "render"): RENDER_FIELDS,
     ("specials", "*", "render", "video"): tuple(f.name for f in dc_fields(VideoSettings)),
+    ("specials", "*", "render", "auto_stop"): tuple(f.name for f in dc_fields(AutoStop)),
     **SALE_KEYS,
 }
 
@@ -451,7 +454,7 @@ def _validate_render(c: _Collector, raw: Any, at: tuple[Any, ...], base: dict[st
     if not isinstance(raw, dict):
         c.add(at, f"must be a mapping of render settings, got {type(raw).__name__}")
         return None
-    merged = {**(base or {}), **raw}
+    merged = merge_render(base or {}, raw)  # a special's number of iterations drops the base's auto-stop
     try:
         return _RENDER.validate_python(merged)
     except ValidationError as e:

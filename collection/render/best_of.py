@@ -17,7 +17,7 @@ CANDIDATES_DIR = "candidates"
 
 
 class Judges:
-    """Loads each judge CLIP once per render, only when a batch asks for candidates."""
+    """Loads each judge CLIP once per render, only when a batch asks for candidates or auto-stop."""
 
     def __init__(self, models_dir: Path | None = None):
         self.models_dir = models_dir
@@ -25,7 +25,7 @@ class Judges:
 
     def for_batch(self, models, jobs: Sequence) -> Any | None:
         s = jobs[0].settings
-        if s.candidates <= 1:
+        if s.candidates <= 1 and not s.auto_stop:  # iterations: auto judges too (generator/autostop.py)
             return None
         from generator.candidates import load_judge
         from generator.judges import judge_choice

@@ -5,6 +5,7 @@
     frames/{id}/{iter:05d}.png   progress frames, kept on disk so a resumed video is whole
     animations/{id}.mp4
     renders/{id}.json            the render record (buildfiles.records), with the image's sha256
+                                 (+ "auto_stop" under iterations: auto: where and why the token stopped)
     checkpoints/{id}.pt          while unfinished
     state.sqlite                 (buildfiles.state)
 
@@ -81,6 +82,7 @@ class TokenWork:
 
 
 THREADS_KEY = "threads"  # render record key: the CPU thread count the picture was painted with
+AUTO_STOP_KEY = "auto_stop"  # render record key: {reason, iteration, score, scores, judge} (generator.autostop.Stopped)
 
 
 def checkpoint_rel(token_id: int) -> str:
@@ -186,6 +188,8 @@ class BuildWriter:
         atomicio.write_bytes(image_path(self.dir, r.id), png)
         video = getattr(w.settings, "zoom", None) or w.settings.video  # a zoom video replaces the progress video
         extra = write_candidates(self.dir, r, w.tiny, w.test_models)  # best-of-K: every candidate and the judge
+        if getattr(r, "stopped", None) is not None:
+            extra[AUTO_STOP_KEY] = r.stopped.to_dict()  # iterations: auto: where it stopped, why, the judge's scores
         if getattr(r, "threads", None):
             extra[THREADS_KEY] = r.threads  # CPU pixels depend on it: `--threads N` paints this picture again
         if video:

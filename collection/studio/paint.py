@@ -19,6 +19,7 @@ from buildfiles.errors import UserError
 from buildfiles.plan import PlannedToken
 
 AUTO = "auto"
+AUTO_CAP = 2  # `--iterations auto` paints at most twice the fixed default unless --max-iterations says
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class PaintRequest:
     out: Path | None = None
     init: str | None = None             # a picture's path, or "jax" for the bundled sketch
     init_weight: float | None = None
-    iterations: int | None = None       # None: the profile's (500 real, 60 demo)
+    iterations: int | str | None = None  # None: the profile's (500 real, 60 demo); "auto": stop when done
+    max_iterations: int | None = None   # with iterations "auto" (None: AUTO_CAP x the profile's count)
     size: tuple[int, int] | None = None
     seed: int | None = None             # None: from the prompt
     snapshots: tuple[int, ...] = ()
@@ -89,6 +91,19 @@ def split_prompt(prompt: str, story: str) -> tuple[str, str]:
     return parts[0], SEPARATOR.join([*parts[1:], *([story] if story else [])])
 
 
+def iterations_for(req: PaintRequest, profile: Profile) -> dict[str, Any]:
+    """`iterations` (and max_iterations under auto) as RenderSettings takes them."""
+    from generator.settings import RenderSettings
+
+    fixed = profile.iterations or RenderSettings.iterations
+    if req.iterations == AUTO:
+        return {"iterations": AUTO, "max_iterations": req.max_iterations or AUTO_CAP * fixed}
+    if req.max_iterations is not None:
+        raise UserError("--max-iterations goes with --iterations auto", hint="add --iterations auto, or leave --max-iterations out",
+                        exit_code=2)
+    return {"iterations": req.iterations or fixed}
+
+
 def settings_for(req: PaintRequest, profile: Profile, init_rel: str | None):
     """The RenderSettings of the request: the build's defaults, the profile's, then the flags."""
     from generator.settings import RenderSettings, VideoSettings
@@ -97,7 +112,7 @@ def settings_for(req: PaintRequest, profile: Profile, init_rel: str | None):
         "models": profile.models,
         "init_image": init_rel,
         "size": tuple(req.size or profile.size or RenderSettings.size),
-        "iterations": req.iterations or profile.iterations or RenderSettings.iterations,
+        **iterations_for(req, profile),
         "snapshots": tuple(req.snapshots),
         "preview_every": req.show_every or None,
         **({"init_weight": req.init_weight} if req.init_weight is not None else {}),
