@@ -234,14 +234,32 @@ def _to_cpu(obj):
 
 @dataclass(frozen=True)
 class Levers:
-    """Opt-in speed levers. Each changes float rounding, so images differ from the default's in the last bits.
+    """Speed levers: the same models, cutouts and steps, computed faster. Each changes float rounding,
+    so images differ from the default's in the last bits: a build records the levers it painted with
+    (chosen per machine by generator.calibrate) and a resumed build reuses them.
 
     channels_last: the VQGAN's convolutions in NHWC, the layout oneDNN and cuDNN prefer.
     compile: torch.compile the VQGAN decoder and CLIP's image encoder (falls back to eager if it fails).
+    precision: autocast dtype ("bf16", "fp16") for tokens whose settings say fp32; None keeps fp32.
+      A precision named in the settings always wins: the lever only fills in the default.
     """
 
     channels_last: bool = False
     compile: bool = False
+    precision: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channels_last": self.channels_last, "compile": self.compile, "precision": self.precision}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Levers":
+        return cls(bool(d.get("channels_last", False)), bool(d.get("compile", False)), d.get("precision"))
+
+    @property
+    def label(self) -> str:
+        """"fp32" for none, else the levers joined by "+" ("channels_last+compile", "bf16+channels_last")."""
+        parts = ([self.precision] if self.precision else []) + [n for n in ("channels_last", "compile") if getattr(self, n)]
+        return "+".join(parts) or "fp32"
 
 
 class Renderer:
@@ -257,17 +275,19 @@ class Renderer:
         self.threads = cpu_threads(self.device)
         self._z_min = models.codebook.min(0).values[None, :, None, None]
         self._z_max = models.codebook.max(0).values[None, :, None, None]
-        if levers.channels_last:
-            models.vqgan.to(memory_format=torch.channels_last)
+        # Layout is a property of the shared weights: set it either way, so a Renderer made after
+        # another one's channels_last (a calibration's trials) paints as its own levers say.
+        models.vqgan.to(memory_format=torch.channels_last if levers.channels_last else torch.contiguous_format)
         self._vq_decode = _compiled(models.vqgan.decode) if levers.compile else models.vqgan.decode
         self._encode_image = _compiled(models.clip.encode_image) if levers.compile else models.clip.encode_image
 
     # -- setup --
 
     def _autocast(self, settings: RenderSettings):
-        if settings.precision == "fp32":
+        precision = settings.precision if settings.precision != "fp32" else (self.levers.precision or "fp32")
+        if precision == "fp32":
             return torch.autocast(self.device.type, enabled=False)
-        dtype = torch.bfloat16 if settings.precision == "bf16" else torch.float16
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
     @torch.no_grad()

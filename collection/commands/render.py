@@ -40,6 +40,10 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
                    help="CPU threads for torch (default: the CPUs this process may use: affinity, cgroup quota)")
     p.add_argument("--log-json", type=Path, default=None, metavar="FILE",
                    help="append progress events (token started/finished/failed, progress) as JSON lines to FILE")
+    p.add_argument("--levers", choices=("auto", "always", "none"), default="auto",
+                   help="speed levers (layout, compile, native half precision): auto times them once per build on its "
+                        "first run when the build is long enough to pay for it, always times them even for a short one, "
+                        "none paints plain fp32; the choice is kept in BUILD_DIR/levers.json and reused on every resume")
 
 
 def render_options(args: argparse.Namespace):
@@ -48,7 +52,7 @@ def render_options(args: argparse.Namespace):
 
     return RenderOptions(models=args.models, device=args.device, models_dir=args.models_dir, executor=args.executor,
                          ray_address=args.ray_address, threads=args.threads, progress=not args.no_progress,
-                         log_json=args.log_json)
+                         log_json=args.log_json, levers=getattr(args, "levers", "auto"))
 
 
 def check_build_folder(path: Path) -> None:

@@ -26,12 +26,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from collection.plan.manifest import format_problem, load_manifest
+    from collection.plan.manifest import ManifestError, format_problem, load_manifest, precision_problems
     from collection.render.memory import check as check_memory
     from collection.render.memory import distinct_configs
     from collection.plan.planner import count_combinations, select
 
     m = load_manifest(args.manifest)
+    refused = precision_problems(m, args.device)
+    if refused:  # a precision this machine would emulate (bf16 here runs ~30x slower than fp32): refused, not warned
+        raise ManifestError(m.path, refused)
     total, allowed = count_combinations(m.categories, m.exclusions)
     if sum(1 for c in m.categories if any(v.count is not None for v in c.values)) > 1 and total <= JOINT_CHECK_MAX:
         select(m)  # counts in several categories interact: only a real draw tells (CountsError, exit 2)

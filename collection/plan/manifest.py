@@ -897,3 +897,20 @@ def _check_models(c: _Collector, root: Path, at: tuple[Any, ...], models: dict[s
         for field, e in own_file_problems(choice):
             c.add((*at, field), e.message + (f"; {e.hint}" if e.hint else ""))
     return choice.to_spec()
+
+
+def precision_problems(m: Manifest, device: str) -> list[Problem]:
+    """`precision` values that cannot paint on `device` here: bf16 on a CPU without native bf16 (emulated,
+    ~30x slower than fp32), fp16 off CUDA. Checked by `validate` and again by the render step, not by
+    loading: a manifest is portable, the machine that paints it is not."""
+    from generator.calibrate import precision_problem
+
+    places = [(("render",), m.render)] + [(("specials", i, "render"), m.render.with_overrides(sp.render))
+                                          for i, sp in enumerate(m.specials) if sp.render]
+    out = []
+    for at, settings in places:
+        problem = precision_problem(settings.precision, device)
+        if problem and (at == ("render",) or "precision" in m.specials[at[1]].render):
+            line = m.source.line_of(at + ("precision",)) if m.source else None
+            out.append(Problem(at + ("precision",), problem, line))
+    return out

@@ -31,6 +31,22 @@ class LocalExecutor:
         self.dev = "cpu"
         self.detail = ""
         self._caller_threads: int | None = None
+        self.levers = None  # generator.loop.Levers the build paints with (collection.render.levers); None: the default
+        self._loaded: tuple[str, object] | None = None  # the last models loaded: a calibration's are the first batch's
+
+    def _models(self, models: str):
+        from generator.models import load_models
+
+        if self._loaded is None or self._loaded[0] != models:
+            self._loaded = None  # one pair in memory at a time
+            self._loaded = (models, load_models(models, self.dev, self.models_dir))
+        return self._loaded[1]
+
+    def calibrate(self, models: str, jobs: Sequence, build_iterations: int, log: Callable[[str], None]):
+        """Time the levers this device supports on `jobs` (generator.calibrate); paints nothing to keep."""
+        from generator.calibrate import calibrate
+
+        return calibrate(self._models(models), jobs, build_iterations=build_iterations, log=log)
 
     def device(self, requested: str | None) -> str:
         import torch
@@ -46,11 +62,10 @@ class LocalExecutor:
     def run(self, models: str, batches: Sequence[Sequence], emit: Emit, should_stop: Callable[[], bool]) -> None:
         from collection.render.best_of import Judges
         from generator.candidates import run_batch
-        from generator.loop import Callbacks, Interrupted, Renderer
-        from generator.models import load_models
+        from generator.loop import Callbacks, Interrupted, Levers, Renderer
 
-        m = load_models(models, self.dev, self.models_dir)
-        renderer = Renderer(m)
+        m = self._models(models)
+        renderer = Renderer(m, self.levers or Levers())
         judges = Judges(self.models_dir)  # best-of-K: loaded only when a batch asks for candidates
         cb = Callbacks(
             on_progress=lambda p: emit(Progress(p.token_ids, p.iteration, p.total, p.losses)),
@@ -80,6 +95,7 @@ class LocalExecutor:
                 emit(BatchFailed(ids, f"{type(e).__name__}: {e}"))
 
     def close(self) -> None:
+        self._loaded = None
         n = self._caller_threads
         if n:
             import torch

@@ -131,20 +131,20 @@ class Segment:
 class RenderWorker:
     """One per device. Loads the models once; then renders batch segments, writing nothing."""
 
-    def __init__(self, models: str, device: str, models_dir: str | None, threads: int):
+    def __init__(self, models: str, device: str, models_dir: str | None, threads: int, levers: dict[str, Any] | None = None):
         from collection.render.threads import setup_torch
 
         setup_torch(device, threads)  # the actor's share of CPUs, not the node's cores
         self.now: dict[str, Any] = {}
         self.error: tuple[str, str | None] | None = None
         try:
-            from generator.loop import Renderer
+            from generator.loop import Levers, Renderer
             from generator.models import load_models
 
             from collection.render.best_of import Judges
 
             self.models = load_models(models, device, Path(models_dir) if models_dir else None)
-            self.renderer = Renderer(self.models)
+            self.renderer = Renderer(self.models, Levers.from_dict(levers or {}))  # the build's recorded levers
             self.judges = Judges(Path(models_dir) if models_dir else None)  # best-of-K, loaded on first use
         except UserError as e:  # e.g. no weights on this node: reported with each segment instead of a restart loop
             self.error = (f"on {socket.gethostname()}: {e.message}", e.hint)
@@ -239,6 +239,7 @@ class RayExecutor:
         self.actor_cls = self.ray.remote(concurrency_groups={"control": 1})(RenderWorker)
         self.names = itertools.count()
         self.dev = "cpu"
+        self.levers = None  # generator.loop.Levers recorded for the build (collection.render.levers); None: the default
 
     def device(self, requested: str | None) -> str:
         self.dev = cluster_device(requested, self.resources)
@@ -253,7 +254,8 @@ class RayExecutor:
         ray = self.ray
         n = worker_count(self.opts, self.dev, self.resources, len(batches))
         self.info.workers = max(self.info.workers, n)
-        args = (models, self.dev, str(self.models_dir) if self.models_dir else None, max(1, int(self.opts.cpus_per_worker)))
+        args = (models, self.dev, str(self.models_dir) if self.models_dir else None, max(1, int(self.opts.cpus_per_worker)),
+                self.levers.to_dict() if self.levers else None)
         actors: list = []
 
         def spawn():

@@ -56,6 +56,7 @@ class RenderOptions:
     threads: int | None = None       # CPU threads for torch
     progress: bool = True            # the live display on a terminal (plain lines otherwise)
     log_json: Path | None = None     # progress events appended as JSON lines
+    levers: str = "auto"             # collection.render.levers.MODES: calibrate on the first run, or "none"
 
 
 @dataclass
@@ -111,8 +112,13 @@ def plan_work(plan: Plan, models: str | None = None, device: str = "cpu", only: 
                 settings = replace(planned, models=models) if models else planned
             except ValueError as e:  # --models against the plan's other settings (e.g. a judge the pair cannot use)
                 raise UserError(f"--models {models}: {e}", hint="choose other models, or plan again", exit_code=2) from None
-            if settings.precision == "fp16" and not device.startswith("cuda"):
-                raise UserError("precision fp16 needs a CUDA device", hint="use precision bf16 or fp32 on CPU", exit_code=2)
+            if settings.precision != "fp32" and not device.startswith("cuda"):
+                from generator.calibrate import precision_problem
+
+                problem = precision_problem(settings.precision, device)
+                if problem:  # bf16 emulated on a CPU without it runs ~30x slower: refused before anything is painted
+                    why, _, fix = problem.partition("; ")
+                    raise UserError(f"render.precision: {why}", hint=fix, exit_code=2)
             ready[id(planned)] = (settings, parse_models(settings.models, base=base))
         settings, choice = ready[id(planned)]
         out.append(TokenWork(token, token.seed, settings, fingerprint(token, settings), choice))
@@ -211,14 +217,15 @@ def render_build(build_dir: Path, options: RenderOptions | None = None, *, only:
         try:
             dev = ex.device(o.device)
             return render_works(build_dir, plan_work(plan, o.models, dev, only, build_dir), ex, dev, progress=o.progress,
-                                log_json=o.log_json)
+                                log_json=o.log_json, levers=o.levers)
         finally:
             ex.close()
 
 
 def render_works(build_dir: Path, works: list[TokenWork], ex: Executor, dev: str, *, progress: bool = True,
-                 log_json: Path | None = None) -> RenderReport:
-    """Paint `works` that are not done yet with executor `ex`; the caller holds the lock."""
+                 log_json: Path | None = None, levers: str = "auto") -> RenderReport:
+    """Paint `works` that are not done yet with executor `ex`, with the build's levers (recorded, or
+    calibrated now when `levers` is "auto": collection.render.levers); the caller holds the lock."""
     from buildfiles.state import RenderState
 
     t0 = time.perf_counter()
@@ -232,9 +239,14 @@ def render_works(build_dir: Path, works: list[TokenWork], ex: Executor, dev: str
             else:
                 todo.setdefault(w.models, []).append(w)
         by_id = {w.id: w for w in works}
+        if todo and hasattr(ex, "levers"):
+            from collection.render.levers import build_levers
+
+            ex.levers = build_levers(build_dir, [w for g in todo.values() for w in g], ex, dev, levers, _say)
         with stop_on_signals() as stop, make_progress(len(works), len(report.skipped), progress, log_json) as prog:
             prog.begin(sum(map(len, todo.values())), ex.name, f"{dev}, {ex.detail}" if ex.detail else dev)
             driver = _Driver(BuildWriter(build_dir, state, by_id), prog, report)
+            driver.writer.levers = getattr(ex, "levers", None)
             for name, group in todo.items():
                 batches = _batches(build_dir, state, group)
                 prog.add_iterations(sum(j.settings.iterations - batch_start([j]) for b in batches for j in b))
@@ -249,6 +261,10 @@ def render_works(build_dir: Path, works: list[TokenWork], ex: Executor, dev: str
         report.workers, report.segments = ex.info.workers, list(ex.info.segments)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 def _batches(build_dir: Path, state, works: list[TokenWork]) -> list[list]:

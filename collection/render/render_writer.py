@@ -82,6 +82,7 @@ class TokenWork:
 
 
 THREADS_KEY = "threads"  # render record key: the CPU thread count the picture was painted with
+LEVERS_KEY = "levers"    # render record key: the speed levers it was painted with (absent: the default)
 AUTO_STOP_KEY = "auto_stop"  # render record key: {reason, iteration, score, scores, judge} (generator.autostop.Stopped)
 
 
@@ -146,6 +147,7 @@ class BuildWriter:
         self.dir = build_dir
         self.state = state
         self.works = works
+        self.levers = None  # generator.loop.Levers of this run (collection.render.levers)
 
     def started(self, token_id: int, iteration: int, resumed: bool) -> None:
         """The token's row says rendering, from its checkpoint when it resumes."""
@@ -192,6 +194,8 @@ class BuildWriter:
             extra[AUTO_STOP_KEY] = r.stopped.to_dict()  # iterations: auto: where it stopped, why, the judge's scores
         if getattr(r, "threads", None):
             extra[THREADS_KEY] = r.threads  # CPU pixels depend on it: `--threads N` paints this picture again
+        if self.levers is not None and self.levers.label != "fp32":
+            extra[LEVERS_KEY] = self.levers.label  # rounding depends on them too (levers.json holds the choice)
         if video:
             frames = sorted(p for p in (self.dir / "frames" / str(r.id)).glob("*.png") if int(p.stem) <= r.iterations)
             if frames:
