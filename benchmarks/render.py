@@ -13,7 +13,13 @@ full` uses full-size random-weight models and a ViT-B/16-shaped judge).
 
 `--compare` runs the tool's loop and the notebook-style reference (benchmarks/baseline_loop.py)
 with the same full-size models in one process, alternating, and prints the median seconds per
-iteration of each and their ratio; `--lever` adds one of the loop's opt-in speed levers.
+iteration of each and their ratio.
+
+Levers: a configuration that names no precision and no lever (`--precision`, `--lever`, or the
+"precision"/"levers" keys of a `--child` JSON) paints with what a build on this machine would:
+generator.calibrate times the variants the device supports on that configuration first (weighed
+against a build of `--calibrate-for` iterations) and prints its choice and the times. Naming
+`--precision fp32` (or `--lever ...`) measures exactly that instead.
 
 "Full size" is the real architecture of vqgan_imagenet_f16_16384 and CLIP ViT-B/32 with
 random weights (no weights can be downloaded here): the arithmetic per iteration is the
@@ -84,8 +90,9 @@ def run_one(cfg: dict) -> dict:
     else:
         models = full_models(dev)
     s = RenderSettings(models="tiny", init_image=None, size=(cfg["size"], cfg["size"]), iterations=cfg["iterations"] + cfg["warmup"],
-                       cutn=cfg["cutn"], batch_size=cfg["batch"], precision=cfg["precision"], checkpoint_every=10**6)
+                       cutn=cfg["cutn"], batch_size=cfg["batch"], precision=cfg.get("precision", "fp32"), checkpoint_every=10**6)
     jobs = [TokenJob(i, "a rusty robot", i, s) for i in range(cfg["batch"])]
+    levers = levers_for(cfg, models, jobs, log=lambda line: print(line, file=sys.stderr, flush=True))
     marks = []
 
     def on_progress(p):
@@ -95,14 +102,38 @@ def run_one(cfg: dict) -> dict:
 
     if dev.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    Renderer(models).render(jobs, Callbacks(on_progress=on_progress))
+    Renderer(models, levers).render(jobs, Callbacks(on_progress=on_progress))
     # marks[i] = end of iteration i+1; the first `warmup` iterations pay one-time costs (allocator, oneDNN primitives)
     its = cfg["iterations"] / (marks[-1] - marks[cfg["warmup"] - 1])
-    out = {**cfg, "it_s": its, "token_it_s": its * cfg["batch"],
+    out = {**cfg, "it_s": its, "token_it_s": its * cfg["batch"], "levers": levers.label,
            "peak_rss_mib": peak_rss_mib()}
     if dev.startswith("cuda"):
         out["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
     return out
+
+
+CALIBRATE_FOR = 500  # iterations of the build a calibration here is weighed against: one token at the default count
+
+
+def levers_for(cfg: dict, models, jobs, log=print):
+    """The levers a configuration names ("levers" and/or "precision" keys), else the calibrated choice for these jobs."""
+    from generator.loop import Levers
+
+    if "levers" in cfg or "precision" in cfg:
+        return Levers.from_dict(cfg.get("levers") or {})
+    from generator.calibrate import calibrate
+
+    cal = calibrate(models, jobs, build_iterations=cfg.get("calibrate_for", CALIBRATE_FOR), log=log)
+    log(cal.summary())
+    return cal.levers
+
+
+def _compare_settings(size: int, cutn: int, iterations: int, precision: str):
+    from generator.settings import RenderSettings
+
+    return RenderSettings(models="tiny", init_image=None, size=(size, size), iterations=iterations, cutn=cutn,
+                          augments=("flip", "affine", "perspective", "jitter", "noise"), precision=precision,
+                          checkpoint_every=10**6)
 
 
 def _our_seconds_per_it(models, size: int, cutn: int, iterations: int, warmup: int, precision: str, dev: str,
@@ -110,11 +141,8 @@ def _our_seconds_per_it(models, size: int, cutn: int, iterations: int, warmup: i
     import torch
 
     from generator.loop import Callbacks, Levers, Renderer, TokenJob
-    from generator.settings import RenderSettings
 
-    s = RenderSettings(models="tiny", init_image=None, size=(size, size), iterations=iterations + warmup, cutn=cutn,
-                       augments=("flip", "affine", "perspective", "jitter", "noise"), precision=precision,
-                       checkpoint_every=10**6)
+    s = _compare_settings(size, cutn, iterations + warmup, precision)
     marks = []
 
     def on_progress(p):
@@ -150,24 +178,29 @@ def compare(args) -> None:
 
     import torch
 
-    from generator.loop import Levers
+    from generator.loop import TokenJob
 
     dev = args.device
-    levers = Levers(**{name: True for name in args.lever})
     models = full_models(dev)
     sizes = [int(x) for x in args.sizes.split(",")]
+    precision = args.precision or "fp32"
+    named = args.precision is not None or bool(args.lever)
     print(f"compare on {dev}: torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{args.rounds} rounds x {args.iterations} iterations (+{args.warmup} warm-up), cutn {args.cutn}, "
-          f"precision {args.precision}, levers {sorted(args.lever) or 'none'}")
+          f"precision {precision}, levers {sorted(args.lever) if named else 'calibrated per size'}", flush=True)
     for size in sizes:
+        cfg = {"levers": {name: True for name in args.lever}} if named else {"calibrate_for": args.calibrate_for}
+        job = TokenJob(1, "a rusty robot", 1, _compare_settings(size, args.cutn, 1, precision))
+        levers = levers_for(cfg, models, [job], log=lambda line: print(line, flush=True))
+        warmup = max(args.warmup, 2) if levers.compile else args.warmup  # the backward graph compiles on the first step too
         ours, base = [], []
         for r in range(args.rounds):
-            base.append(_baseline_seconds_per_it(models, size, args.cutn, args.iterations, args.warmup, dev))
-            ours.append(_our_seconds_per_it(models, size, args.cutn, args.iterations, args.warmup, args.precision, dev, levers))
+            base.append(_baseline_seconds_per_it(models, size, args.cutn, args.iterations, warmup, dev))
+            ours.append(_our_seconds_per_it(models, size, args.cutn, args.iterations, warmup, precision, dev, levers))
             print(f"  {size}² round {r + 1}: baseline {base[-1]:.3f} s/it, ours {ours[-1]:.3f} s/it", flush=True)
         mb, mo = statistics.median(base), statistics.median(ours)
-        print(f"RESULT {size}² cutn {args.cutn} {args.precision}: baseline {mb:.3f} s/it, ours {mo:.3f} s/it, "
-              f"ours/baseline {mo / mb:.2f}x (levers {sorted(args.lever) or 'none'})", flush=True)
+        print(f"RESULT {size}² cutn {args.cutn} {precision}: baseline {mb:.3f} s/it, ours {mo:.3f} s/it, "
+              f"ours/baseline {mo / mb:.2f}x (levers {levers.label}{'' if named else ', calibrated'})", flush=True)
 
 
 VIT_B16 = {**VIT_B32, "vision_patch_size": 16}
@@ -230,7 +263,8 @@ def candidates_cost(args) -> None:
 
 
 def configs(args) -> list[dict]:
-    base = dict(device=args.device, precision="fp32", iterations=args.iterations, warmup=1)
+    # No precision and no lever named: each row paints with what calibration picks for it (its levers are shown).
+    base = dict(device=args.device, iterations=args.iterations, warmup=1, calibrate_for=args.calibrate_for)
     out = []
     if args.only in (None, "tiny"):
         out += [dict(base, models="tiny", size=64, cutn=32, batch=b, iterations=max(args.iterations, 20), warmup=3) for b in (1, 2, 4)]
@@ -253,10 +287,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="128,256", help="--compare: image sides")
     ap.add_argument("--cutn", type=int, default=32, help="--compare: cutouts")
     ap.add_argument("--rounds", type=int, default=3, help="--compare: alternating rounds (median reported)")
-    ap.add_argument("--precision", default="fp32", help="--compare: the tool's precision (bf16 is an opt-in lever)")
+    ap.add_argument("--precision", default=None, help="--compare: the tool's precision; named (or with --lever), "
+                    "exactly that is measured; neither: the levers calibration picks on this machine")
     ap.add_argument("--lever", action="append", default=[], choices=("channels_last", "compile"),
                     help="--compare: an opt-in lever of the tool's loop (repeatable)")
-    ap.add_argument("--warmup", type=int, default=1, help="--compare: untimed iterations per round (compile needs more)")
+    ap.add_argument("--warmup", type=int, default=1, help="--compare: untimed iterations per round (2 at least with compile)")
+    ap.add_argument("--calibrate-for", type=int, default=CALIBRATE_FOR, metavar="N",
+                    help="the build length (iterations) a calibration weighs one-time costs such as compiling against")
     ap.add_argument("--candidates", type=int, default=0, metavar="K",
                     help="best-of-K against one render (--iterations per render, --rounds, --cutn; --only full for full size)")
     args = ap.parse_args()
@@ -277,7 +314,7 @@ def main() -> None:
 
     console = Console(width=140)  # a table, not prose: never fold its columns
     t = Table(title=f"render speed on {args.device} ({torch.get_num_threads()} CPU threads, torch {torch.__version__})")
-    for c in ("models", "size", "cutn", "precision", "batch", "it/s", "token-it/s", "s/token-it", "peak RSS MiB", "peak GPU MiB"):
+    for c in ("models", "size", "cutn", "levers", "batch", "it/s", "token-it/s", "s/token-it", "peak RSS MiB", "peak GPU MiB"):
         t.add_column(c, justify="right")
     for cfg in configs(args):
         r = subprocess.run([sys.executable, __file__, "--child", json.dumps(cfg)], capture_output=True, text=True)
@@ -286,7 +323,8 @@ def main() -> None:
             console.print(f"[red]failed[/red] {cfg}: {r.stderr.strip().splitlines()[-1:]}")
             continue
         x = json.loads(line[7:])
-        row = [x["models"], f"{x['size']}²", str(x["cutn"]), x["precision"], str(x["batch"]), f"{x['it_s']:.3f}",
+        lv = x["levers"] if x.get("precision", "fp32") == "fp32" else f"{x['precision']} (named)"
+        row = [x["models"], f"{x['size']}²", str(x["cutn"]), lv, str(x["batch"]), f"{x['it_s']:.3f}",
                f"{x['token_it_s']:.3f}", f"{1 / x['token_it_s']:.2f}", f"{x['peak_rss_mib']:.0f}",
                f"{x['peak_gpu_mib']:.0f}" if "peak_gpu_mib" in x else "-"]
         t.add_row(*row)

@@ -78,6 +78,7 @@ LANES: dict[str, str] = {
     "test_reveal_withdraw.py": "chain cli",
     "test_paint.py": "cli render",
     "test_variations.py": "render",
+    "test_calibrate_build.py": "cli render",
     "test_story_zoom.py": "render",
     "test_portable_project.py": "cli render",
     "test_settings.py": "cli",

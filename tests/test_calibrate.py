@@ -114,3 +114,20 @@ def test_render_refuses_bf16_on_this_cpu_before_painting(make_build):
     assert e.value.message.startswith("render.precision: bf16 needs native bf16") and e.value.exit_code == 2
     assert "precision: fp32" in e.value.hint
     assert not (build / "images").exists() and not (build / "levers.json").exists()
+
+
+def test_a_precision_lever_fills_in_fp32_only_and_layout_follows_each_renderer(tiny_models):
+    import torch
+
+    from generator.loop import Renderer
+
+    fp32 = RenderSettings(models="tiny", init_image=None, size=(32, 32), iterations=2, cutn=4)
+    named = RenderSettings(models="tiny", init_image=None, size=(32, 32), iterations=2, cutn=4, precision="fp16")
+    r = Renderer(tiny_models, Levers(precision="bf16", channels_last=True))
+    assert r._autocast(fp32).fast_dtype == torch.bfloat16 and r._autocast(fp32)._enabled
+    assert r._autocast(named).fast_dtype == torch.float16  # the settings' own precision wins
+    w = tiny_models.vqgan.decoder.conv_in.weight
+    assert w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+    plain = Renderer(tiny_models)  # a trial's channels_last must not leak into the next renderer on the same models
+    assert not plain._autocast(fp32)._enabled
+    assert tiny_models.vqgan.decoder.conv_in.weight.is_contiguous()
