@@ -336,4 +336,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    from collection.render.threads import quiet_openmp
+
+    quiet_openmp()  # torch as the CLI runs it (idle OpenMP threads sleep), for the tool's loop and the reference alike
     main()

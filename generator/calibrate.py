@@ -203,7 +203,14 @@ def calibrate(models, jobs: Sequence[TokenJob], *, build_iterations: int, varian
         if spent + cost > budget * expected:
             log(f"  {v.label}: not tried (its trial would pass {budget:.0%} of the build's expected {expected:.0f} s)")
             continue
-        t = time_variant(models, jobs, v, iterations=iterations, warmup=warmup)
+        t0 = time.perf_counter()
+        try:
+            t = time_variant(models, jobs, v, iterations=iterations, warmup=warmup)
+        except Exception as e:  # a lever this setup cannot run (out of memory, an op without a half kernel): not chosen
+            spent += time.perf_counter() - t0
+            log(f"  {v.label}: failed ({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}); not chosen")
+            _free(models)
+            continue
         spent += t.setup_s + (warmup + iterations) * t.per_iteration_s
         trials.append(t)
         log(f"  {v.label}: {t.per_iteration_s:.3g} s/it" + (f", {t.setup_s:.1f} s once" if t.setup_s >= 0.5 else ""))
@@ -238,6 +245,19 @@ def _combined(models, jobs, trials: list[Trial], build_iterations: int, iteratio
     if cost > left_s:
         log(f"  {both.label}: not tried (over the calibration's budget)")
         return None
-    t = time_variant(models, jobs, both, iterations=iterations, warmup=warmup)
+    try:
+        t = time_variant(models, jobs, both, iterations=iterations, warmup=warmup)
+    except Exception as e:
+        log(f"  {both.label}: failed ({type(e).__name__}); not chosen")
+        _free(models)
+        return None
     log(f"  {both.label}: {t.per_iteration_s:.3g} s/it" + (f", {t.setup_s:.1f} s once" if t.setup_s >= 0.5 else ""))
     return t
+
+
+def _free(models) -> None:
+    """What a failed trial left on the device goes back before the next one."""
+    import torch
+
+    if models.device.type == "cuda":
+        torch.cuda.empty_cache()
