@@ -171,3 +171,17 @@ def test_paint_iterations_auto(tmp_path, roboz_home):
     with pytest.raises(UserError, match="--max-iterations goes with --iterations auto"):
         paint(PaintRequest(prompt="a red robot", out=tmp_path / "q", max_iterations=40, models="tiny"), show="none",
               progress=False)
+
+
+def test_paint_command_iterations_auto_stops_at_its_cap_and_says_so(tmp_path, roboz_home, capsys):
+    from collection.cli import main
+
+    out = tmp_path / "p"
+    # the default rule's earliest stop is iteration 60: with a cap of 12 the reason is the cap
+    assert main(["paint", "a red robot", "--iterations", "auto", "--max-iterations", "12", "--models", "tiny",
+                 "--size", "32", "32", "--cutn", "4", "--no-progress", "--out", str(out)]) == 0
+    assert "auto (at most 12) iterations" in capsys.readouterr().out
+    rec = json.loads((out / "renders" / "1.json").read_text())
+    assert rec["iterations"] == 12 and rec["auto_stop"]["reason"] == "max_iterations" and len(rec["auto_stop"]["scores"]) == 1
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["render"]["iterations"] == "auto" and plan["render"]["max_iterations"] == 12
