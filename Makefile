@@ -14,10 +14,14 @@ setup: python node browser
 # from local disk where it lies there; the `ray` extra is installed because the Ray executor's
 # tests run in the suite.
 python: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: $(VENV)/.installed-core
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,ray]"
+	@touch $@
+# What the tool itself runs on (the demo): the package and its dependencies, no test tools and no Ray.
+$(VENV)/.installed-core: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24"
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,ray]"
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	@touch $@
 
 # After changing pyproject.toml's dependencies: re-pin what the venv now holds.
@@ -43,8 +47,9 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
-# Command 1: the whole pipeline on the bundled example, offline.
-demo: setup
+# Command 1: the whole pipeline on the bundled example, offline. It needs only the package and anvil
+# (contracts/node_modules), not the test set-up: `make test` adds the rest later.
+demo: $(VENV)/.installed-core contracts/node_modules/.installed
 	$(BIN)/roboz-collection demo $(EXAMPLE)
 
 # Command 2: the whole test suite, then the 15 slowest tests.

@@ -37,6 +37,7 @@ LANES: dict[str, str] = {
     "test_colab_notebook.py": "render cli",
     "test_demo_build.py": "cli render",
     "test_demo_default.py": "cli",
+    "test_demo_command.py::test_demo_paints_publishes_and_mints_the_draft": "chain render",
     "test_demo_painting.py": "render",
     "test_demo_train.py": "render",
     "test_end_to_end.py": "cli chain",

@@ -13,6 +13,15 @@ import argparse
 import time
 from pathlib import Path
 
+# `make demo` is a new user's first look, so its draft is sized to finish the whole pipeline in about
+# two minutes on a 2-core CPU (README "Measured"): the demo pair at 128 px, where Jax stays
+# recognisable, but 20 iterations and 8 cutouts instead of `build --draft`'s 60 and 16
+# (collection/plan/draft.py). The VQGAN's decode at 128 px is most of an iteration, so the
+# iterations are the lever; the colours have turned by then (the README's picture is this draft).
+DEMO_SIZE = 128
+DEMO_ITERATIONS = 20
+DEMO_CUTN = 8
+
 NAME = "demo"
 HELP = "run everything offline on a manifest: build, preview, publish --to car, mint on a local anvil"
 EPILOG = """\
@@ -37,8 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.panel import Panel
 
     from collection.commands.build import run_after_plan
-    from collection.commands.plan import plan_and_report
-    from collection.plan.draft import DEMO_MAX_CUTN, DEMO_MAX_ITERATIONS, DEMO_MAX_SIZE, real_weights_present
+    from collection.plan.draft import real_weights_present
     from collection.render.render_step import RenderOptions
     from collection.plan.manifest import load_manifest
 
@@ -54,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         con.print(
             Panel.fit(
                 reason +
-                f"Rendering a DRAFT ({DEMO_MAX_SIZE} px, {DEMO_MAX_ITERATIONS} iterations, {DEMO_MAX_CUTN} cutouts) with the "
+                f"Rendering a DRAFT ({DEMO_SIZE} px, {DEMO_ITERATIONS} iterations, {DEMO_CUTN} cutouts) with the "
                 "DEMO MODELS instead: a small VQGAN and CLIP trained here on a toy world of drawn robots. They know "
                 "colours, a few objects and settings, and paint Jax accordingly, but they are not the real models: "
                 "every picture is labelled a demo render in its PNG text, metadata and the gallery. "
@@ -64,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 border_style="bold red",
             )
         )
-    _, summary = plan_and_report(args.manifest, args.out, demo=models == "demo", draft=models == "tiny")
-    build_dir = summary.build_dir
+    build_dir = plan_demo(args.manifest, args.out, models).build_dir
     run_after_plan(build_dir, RenderOptions(models=models if models != "demo" else None, device=args.device,
                                             models_dir=args.models_dir, progress=not args.no_progress))
 
@@ -82,6 +89,27 @@ def run(args: argparse.Namespace) -> int:
     refresh_gallery(build_dir)  # the page shows the CIDs and the contract
     print_summary(con, build_dir, pub, minted, time.monotonic() - t0, models if draft else None)
     return 0 if minted.verified else 1
+
+
+def plan_demo(manifest: Path, out: Path | None, models: str | None, *, quiet: bool = False):
+    """plan.json for `demo`: the demo pair's draft (DEMO_* above), `tiny`'s 64 px draft, or the manifest
+    as written when its real weights are there (models None). Returns the plan's summary."""
+    from buildfiles.lock import build_lock
+    from collection.commands.plan import plan_and_report, print_summary
+    from collection.plan.draft import DEMO_BATCH_SIZE, DEMO_MODELS, draft_manifest
+    from collection.plan.manifest import load_manifest
+    from collection.plan.plan_step import default_build_dir, make_plan
+
+    if models != "demo":
+        return plan_and_report(manifest, out, draft=models == "tiny", quiet=quiet, command=NAME)[1]
+    m = draft_manifest(load_manifest(manifest), max_size=DEMO_SIZE, max_iterations=DEMO_ITERATIONS, max_cutn=DEMO_CUTN,
+                       models=DEMO_MODELS, batch_size=DEMO_BATCH_SIZE)
+    build_dir = out or default_build_dir(manifest, draft=True)
+    with build_lock(build_dir, NAME, create=True):
+        summary = make_plan(m, build_dir)
+    if not quiet:
+        print_summary(m, summary)
+    return summary
 
 
 def print_summary(con, build_dir: Path, pub, minted, seconds: float, test_models: str | None) -> None:
