@@ -99,6 +99,9 @@ def test_validate_refuses_bf16_on_this_cpu_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("error: render.precision: bf16 needs native bf16") and "Traceback" not in "\n".join(err)
     assert "use precision: fp32" in err[0] and "(manifest.yaml:" in err[0]
+    manifest.write_text(text.replace('    prompt: "Dune | rusty roboz:0.5"\n', '    prompt: "Dune | rusty roboz:0.5"\n    render: {precision: bf16}\n', 1))
+    assert main(["validate", str(manifest)]) == 2  # a special's own precision is checked as well
+    assert capsys.readouterr().err.startswith("error: specials[0].render.precision: bf16 needs native bf16")
     manifest.write_text(text)  # without it the same manifest passes
     assert main(["validate", str(manifest)]) == 0
 

@@ -905,12 +905,12 @@ def precision_problems(m: Manifest, device: str) -> list[Problem]:
     loading: a manifest is portable, the machine that paints it is not."""
     from generator.calibrate import precision_problem
 
-    places = [(("render",), m.render)] + [(("specials", i, "render"), m.render.with_overrides(sp.render))
-                                          for i, sp in enumerate(m.specials) if sp.render]
+    places = [(("render",), m.render.precision)] + [(("specials", i, "render"), sp.render["precision"])
+                                                    for i, sp in enumerate(m.specials) if "precision" in (sp.render or {})]
     out = []
-    for at, settings in places:
-        problem = precision_problem(settings.precision, device)
-        if problem and (at == ("render",) or "precision" in m.specials[at[1]].render):
+    for at, precision in places:
+        problem = precision_problem(precision, device)
+        if problem:
             line = m.source.line_of(at + ("precision",)) if m.source else None
             out.append(Problem(at + ("precision",), problem, line))
     return out
