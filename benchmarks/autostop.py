@@ -52,6 +52,9 @@ def parse_args(argv=None):
     p.add_argument("--cutn", type=int, default=16)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                   help="keep the fixed run's pictures here and reuse them when the same run is asked again "
+                        "(they do not depend on the judge: another judge re-scores them without painting)")
     return p.parse_args(argv)
 
 
@@ -69,6 +72,41 @@ def tokens_and_settings(a):
     init = m.render.init_image
     init_path = None if init is None else (BUNDLED_JAX if init == "jax" else m.root / init)
     return m, toks, base, init_path
+
+
+def kept_fixed(root: Path, fixed, toks, models: str) -> Path:
+    """The folder of a fixed run's pictures: named by everything its pixels depend on (not the judge)."""
+    import hashlib
+    import json
+
+    import torch
+
+    key = {"settings": {k: v for k, v in fixed.to_dict().items() if k != "judge"}, "models": models,
+           "tokens": [[t.id, t.prompt, t.seed] for t in toks], "threads": torch.get_num_threads(), "torch": torch.__version__}
+    return root / hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save_fixed(d: Path, images: dict, its: dict, seconds: float, curve: dict) -> None:
+    import json
+
+    for tid, img in images.items():
+        (d / str(tid)).mkdir(parents=True, exist_ok=True)
+        img.save(d / str(tid) / "final.png")
+        for it, im in curve[tid]:
+            im.save(d / str(tid) / f"{it:05d}.png")
+    (d / "run.json").write_text(json.dumps({"seconds": seconds, "iterations": {str(k): v for k, v in its.items()}}))
+
+
+def load_fixed(d: Path):
+    import json
+
+    from PIL import Image
+
+    run = json.loads((d / "run.json").read_text())
+    its = {int(k): v for k, v in run["iterations"].items()}
+    images = {tid: Image.open(d / str(tid) / "final.png").convert("RGB") for tid in its}
+    curve = {tid: [(int(p.stem), Image.open(p).convert("RGB")) for p in sorted((d / str(tid)).glob("[0-9]*.png"))] for tid in its}
+    return images, its, run["seconds"], curve
 
 
 def main(argv=None) -> int:
@@ -112,16 +150,35 @@ def main(argv=None) -> int:
 
     # the fixed run, its picture every `every` iterations kept for the curve
     curve: dict[int, list[tuple[int, Image.Image]]] = {t.id: [] for t in toks}
-    cb = Callbacks(on_image=lambda tid, kind, it, img: curve[tid].append((it, img)) if kind == "preview" and it > 0 else None)
+
+    def said(run: str):
+        def on_progress(p) -> None:  # a line now and then on stderr, so a long run shows where it is
+            if p.iteration % 50 == 0:
+                print(f"{run}: tokens {list(p.token_ids)} at iteration {p.iteration} ({time.perf_counter() - t0:.0f} s)",
+                      file=sys.stderr, flush=True)
+        return on_progress
+
+    cb = Callbacks(on_image=lambda tid, kind, it, img: curve[tid].append((it, img)) if kind == "preview" and it > 0 else None,
+                   on_progress=said("fixed"))
     t0 = time.perf_counter()
-    fixed_res = {r.id: r for r in Renderer(models).render(jobs(fixed), cb)}
-    fixed_s = time.perf_counter() - t0
+    kept = kept_fixed(a.keep, fixed, toks, a.models) if a.keep else None
+    if kept and (kept / "run.json").exists():
+        fixed_img, fixed_its, fixed_s, curve = load_fixed(kept)
+        con.print(f"the fixed run's pictures from {kept} (painted in {fixed_s:.0f} s; they do not depend on the judge)",
+                  highlight=False)
+    else:
+        fixed_res = {r.id: r for r in Renderer(models).render(jobs(fixed), cb)}
+        fixed_s = time.perf_counter() - t0
+        fixed_img = {i: r.image for i, r in fixed_res.items()}
+        fixed_its = {i: r.iterations for i, r in fixed_res.items()}
+        if kept:
+            save_fixed(kept, fixed_img, fixed_its, fixed_s, curve)
     t0 = time.perf_counter()
-    auto_res = {r.id: r for r in render(Renderer(models), jobs(auto), judge=judge)}
+    auto_res = {r.id: r for r in render(Renderer(models), jobs(auto), Callbacks(on_progress=said("auto")), judge=judge)}
     auto_s = time.perf_counter() - t0
 
     prompts = {t.id: t.prompt for t in toks}
-    f_score = dict(zip(prompts, scores([fixed_res[i].image for i in prompts], list(prompts.values()))))
+    f_score = dict(zip(prompts, scores([fixed_img[i] for i in prompts], list(prompts.values()))))
     a_score = dict(zip(prompts, scores([auto_res[i].image for i in prompts], list(prompts.values()))))
     curves = {}
     for tid, pts in curve.items():
@@ -142,15 +199,15 @@ def main(argv=None) -> int:
               "its ratio", "score vs fixed", "curve says"):
         tab.add_column(c, justify="left" if c in ("prompt", "why") else "right")
     for tid in prompts:
-        fr, ar = fixed_res[tid], auto_res[tid]
+        ar = auto_res[tid]
         best_it, best = max(curves[tid], key=lambda p: p[1])
         said = read_off(tid, rule)[0]
-        tab.add_row(str(tid), prompts[tid][:48], str(fr.iterations), f"{f_score[tid]:.4f}", f"{best:.4f} ({best_it})",
-                    str(ar.iterations), ar.stopped.reason, f"{a_score[tid]:.4f}", f"{fr.iterations / ar.iterations:.2f}×",
+        tab.add_row(str(tid), prompts[tid][:48], str(fixed_its[tid]), f"{f_score[tid]:.4f}", f"{best:.4f} ({best_it})",
+                    str(ar.iterations), ar.stopped.reason, f"{a_score[tid]:.4f}", f"{fixed_its[tid] / ar.iterations:.2f}×",
                     f"{100 * (a_score[tid] / f_score[tid] - 1):+.2f} %", "same" if said == ar.iterations else f"{said}")
     con.print(tab)
 
-    f_its = sum(r.iterations for r in fixed_res.values())
+    f_its = sum(fixed_its.values())
     a_its = sum(r.iterations for r in auto_res.values())
     f_mean = sum(f_score.values()) / len(f_score)
     a_mean = sum(a_score.values()) / len(a_score)
