@@ -47,7 +47,7 @@ from generator.cutouts import normalize
 from generator.loop import Callbacks, Interrupted, TokenJob, make_batches, to_pil
 from generator.prompts import split_prompts
 from generator.judges import JudgeChoice, judge_choice  # noqa: F401 (the one rule; re-exported for callers)
-from generator.registry import CLIPS
+from generator.registry import CLIPS, DEMO_JUDGE
 
 CANDIDATES_FORMAT = "roboz-candidates/1"
 SCORE_DECIMALS = 6
@@ -161,6 +161,11 @@ def load_judge(choice: JudgeChoice, guide, models_dir: Path | None = None) -> Ju
         return Judge(guide.clip, choice.label, guide.device)
     from generator import weights
     from generator.models import load_clip
+
+    if choice.clip == DEMO_JUDGE:  # ships in the package beside the demo pair, its sha256 in the code
+        from generator.demo.files import judge_file
+
+        return Judge(load_clip(judge_file()).to(guide.device), choice.label, guide.device)
 
     spec = CLIPS[choice.clip]
     root = weights.models_root(models_dir)

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from buildfiles.errors import UserError
-from generator.registry import CLIPS, DEFAULT_CLIP, TINY, ModelChoice, parse_models
+from generator.registry import CLIPS, DEFAULT_CLIP, DEMO_JUDGE, TINY, ModelChoice, parse_models
 
-# Model pairs whose CLIP is the only one there is (the tiny test pair, demo pairs named demo*):
-# they judge with it, labelled so.
+# Model pairs whose CLIP is the only one there is (the tiny test pair, an artist's own pairs named
+# demo*): they judge with it, labelled so. The bundled demo pair has a judge of its own (DEMO_JUDGE).
 OWN_JUDGE_PAIRS = (TINY, "demo")
 DEFAULT_JUDGE = {DEFAULT_CLIP: "ViT-B/16"}  # the guide's CLIP -> its judge; any other guide -> DEFAULT_CLIP
 
@@ -32,8 +32,16 @@ def judge_choice(guide_models: Any, judge: str | None) -> JudgeChoice:
     """Which CLIP judges candidates painted by `guide_models` (a models spec as render settings hold
     it, or its parsed ModelChoice). render.judge when given, else the default partner of the guide's
     CLIP (a CLIP file of one's own is judged by DEFAULT_CLIP). The tiny and demo pairs have only
-    their own CLIP. A judge that cannot be used is a UserError naming `judge`."""
+    their own CLIP; the bundled demo pair is judged by DEMO_JUDGE. A judge that cannot be used is a UserError naming `judge`."""
     guide = guide_models if isinstance(guide_models, ModelChoice) else parse_models(guide_models)
+    if guide.demo:  # the bundled demo pair: judged by its second CLIP, trained on the same world
+        if judge not in (None, DEMO_JUDGE):
+            raise UserError(f"judge {judge!r} cannot judge the 'demo' models (it never saw their toy world)",
+                            hint=f"leave render.judge out: the demo pair is judged by {DEMO_JUDGE}", exit_code=2)
+        return JudgeChoice(DEMO_JUDGE, False)
+    if judge == DEMO_JUDGE:
+        raise UserError(f"judge {DEMO_JUDGE!r} judges only the 'demo' models (it knows nothing but their toy world)",
+                        hint="leave render.judge out, or name a CLIP of the registry", exit_code=2)
     vq_name = getattr(guide.vqgan, "name", guide.vqgan)
     if guide.tiny or vq_name.startswith(OWN_JUDGE_PAIRS):
         pair = TINY if guide.tiny else vq_name

@@ -24,6 +24,10 @@ TINY = "tiny"
 DEMO = "demo"
 # What renders made by a test pair say about themselves (PNG text, render record, metadata, gallery).
 TEST_MODELS = {TINY: "tiny random-weight models", DEMO: "demo models trained on a toy robot world"}
+# The demo pair's judge (generator/demo/weights/judge.pt, hash-pinned in generator.demo.files): a
+# second CLIP trained on the same toy world with its own seed and architecture. It scores the demo
+# pair's best-of-K candidates and auto-stop; it is never a guide, and it knows nothing else.
+DEMO_JUDGE = "demo-judge"
 _HEIBOX = "https://heibox.uni-heidelberg.de/d/{key}/files/?p=%2F{path}&dl=1"
 _CLIP = "https://openaipublic.azureedge.net/clip/models/{sha}/{file}"
 

@@ -17,14 +17,17 @@ DIR = Path(__file__).with_name("weights")
 VQGAN_CONFIG = "vqgan.yaml"
 VQGAN_CKPT = "vqgan.ckpt"
 CLIP_FILE = "clip.pt"
+JUDGE_FILE = "judge.pt"   # the registry's "demo-judge": scores the pair's renders, never guides them
 HASH_FILE = "sha256.json"
 REPORT_FILE = "report.json"
-FILES = (VQGAN_CONFIG, VQGAN_CKPT, CLIP_FILE)
+FILES = (VQGAN_CONFIG, VQGAN_CKPT, CLIP_FILE)  # the pair the loop loads
+ALL_FILES = (*FILES, JUDGE_FILE)
 
 # Filled in from the committed training run (see report.json beside the files).
 SHA256: dict[str, str] = {
-    "clip.pt": "9b4d789a37763785557f237f2d4b082a3823bae3ec8736f0d33110b103422859",
-    "vqgan.ckpt": "804747205b91e95191ca287d2bda4a63e4862a881623fc8eb27e78f6183451c0",
+    "clip.pt": "78879a179ad57fa8c8e9af8269929880b1e29b0844dbb8e35d1b4d1a578d26f2",
+    "judge.pt": "425e14380a25a682cc6c3735079917f7209556624e1d7762d952e04c13a7ff71",
+    "vqgan.ckpt": "7059ef734a259eb7d42ba4339a5b18ec78303d022f00ea8c543d90e8c34e843b",
     "vqgan.yaml": "0cf1ad36886f84cb7e02ede00ede292d0cc3f84b90acf8fd120f831e7fab44f6",
 }
 
@@ -58,3 +61,18 @@ def demo_files(root: Path | None = None, sha256: dict[str, str] | None = None) -
                       "reinstall roboz-collection (in a checkout: `git checkout generator/demo/weights`), "
                       "or train the pair again: python -m generator.demo.train")
     return root / VQGAN_CONFIG, root / VQGAN_CKPT, root / CLIP_FILE
+
+
+def judge_file(root: Path | None = None, sha256: dict[str, str] | None = None) -> Path:
+    """The demo judge's CLIP file, checked against its recorded sha256."""
+    from generator.weights import verify_sha256
+
+    root = root or DIR
+    sha256 = SHA256 if sha256 is None else sha256
+    path = root / JUDGE_FILE
+    if not path.exists() or JUDGE_FILE not in sha256:
+        raise UserError(f"the demo judge is not there: {path}",
+                        hint="reinstall roboz-collection, or train it: python -m generator.demo.train")
+    verify_sha256(path, sha256[JUDGE_FILE], "demo judge", "reinstall roboz-collection (in a checkout: "
+                  "`git checkout generator/demo/weights`), or train the pair again: python -m generator.demo.train")
+    return path
