@@ -27,10 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
-# `python benchmarks/autostop.py` puts benchmarks/ first on the path, where benchmarks/collection.py
-# would stand in for the collection package: the project root goes there instead.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))  # the project's packages, also when it is not installed
 EXAMPLE = ROOT / "examples" / "rusty-roboz" / "manifest.yaml"
 
 

@@ -36,7 +36,13 @@ def _check_iterations(v: Any) -> Any:
     if v == AUTO:
         return v
     if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"must be a whole number or `auto` (with max_iterations beside it), got {v!r}")
+        # The same reasons as the manifest's other strict numbers give: YAML's booleans and quoted numbers.
+        why = ""
+        if isinstance(v, bool):
+            why = " (YAML reads true/false/yes/no/on/off as a boolean)"
+        elif isinstance(v, str) and v.strip().lstrip("+-").replace(".", "", 1).isdigit():
+            why = " (quoted, so it is text: remove the quotes)"
+        raise ValueError(f"must be a whole number, got {v!r}{why}; or `auto` with max_iterations beside it")
     if not 0 < v <= 1_000_000:
         raise ValueError(f"must be from 1 to 1000000 (or `auto`), got {v}")
     return v

@@ -81,8 +81,8 @@ def test_fixed_plans_stay_byte_identical():
     ({"iterations": "auto", "max_iterations": 100, "snapshots": [200]}, "after the last iteration (100)"),
     ({"iterations": "auto", "max_iterations": 100, "zoom": {"frames": 2}}, "cannot go with zoom"),
     ({"iterations": "auto", "max_iterations": 100, "story": "a^b", "change_every": 10}, "cannot go with a story"),
-    ({"iterations": "forever"}, "whole number or `auto`"),
-    ({"iterations": True}, "whole number or `auto`"),
+    ({"iterations": "forever"}, "or `auto` with max_iterations beside it"),
+    ({"iterations": True}, "or `auto` with max_iterations beside it"),
 ])
 def test_wrong_combinations_are_refused(data, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
@@ -121,7 +121,7 @@ def test_manifest_reads_auto_into_the_typed_settings(tmp_path):
 
 @pytest.mark.parametrize("block, where, words", [
     ("iterations: auto", "render", "needs max_iterations"),
-    ("iterations: forever", "render.iterations", "must be a whole number or `auto`"),
+    ("iterations: forever", "render.iterations", "must be a whole number, got 'forever'; or `auto`"),
     ("iterations: 5\n  max_iterations: 50", "render", "max_iterations goes with iterations: auto"),
     (AUTO_BLOCK + "\n  auto_stop: {windw: 3}", "render.auto_stop.windw", "did you mean 'window'"),
     (AUTO_BLOCK + "\n  auto_stop: {tolerance: -1}", "render.auto_stop.tolerance", "greater than or equal to 0"),

@@ -12,7 +12,7 @@ Two cases (each in a fresh temporary build directory):
 fresh `roboz-collection` process pays once. Prints seconds and % of the total per phase,
 wall and CPU (CPU / cores is the wall time with the cores to itself on a shared machine).
 
-    python benchmarks/collection.py [--case example|tiny1000|both] [--tokens 1000] [--keep DIR]
+    python benchmarks/time_to_collection.py [--case example|tiny1000|both] [--tokens 1000] [--keep DIR]
 """
 
 from __future__ import annotations
