@@ -169,7 +169,7 @@ def test_special_render_override_is_validated(tmp_path, capsys):
     text = GOOD + "    render: {iterations: -3}\n"
     code, err = run_validate(tmp_path, text, capsys)
     assert code == 2
-    assert "specials[0].render.iterations: input should be greater than 0, got -3" in err
+    assert "specials[0].render.iterations: must be from 1 to 1000000 (or `auto`), got -3" in err
 
 
 def test_snapshots_after_last_iteration(tmp_path, capsys):
