@@ -39,6 +39,7 @@ LANES: dict[str, str] = {
     "test_demo_default.py": "cli",
     "test_demo_command.py::test_demo_paints_publishes_and_mints_the_draft": "chain render",
     "test_demo_painting.py": "render",
+    "test_demo_painting_pixels.py": "render",
     "test_demo_train.py": "render",
     "test_end_to_end.py": "cli chain",
     "test_generator_weights.py": "cli",
