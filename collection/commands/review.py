@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 NAME = "review"
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         for origin in server.public_origins:
             print(f"also through {origin}/{server.secret}/", flush=True)
         print("Ctrl-C to stop", flush=True)
+        # A process started with SIGINT ignored (by nohup, a shell's `&`, or a parent that ignores
+        # it) inherits that, and Python then leaves Ctrl-C ignored: the server could not be stopped.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             while True:
                 time.sleep(3600)
