@@ -34,6 +34,35 @@ def tiny_models(roboz_home):
     return load_models("tiny", "cpu")
 
 
+def px(img: Image.Image) -> np.ndarray:
+    """Pixels as signed ints, so that differences of two pictures do not wrap."""
+    return np.asarray(img).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def judge(tiny_models):
+    """The tiny pair's best-of-K judge, as generator/judges.py's rule names it."""
+    from generator.candidates import Judge, judge_choice
+
+    return Judge(tiny_models.clip, judge_choice("tiny", None).label, tiny_models.device)
+
+
+class Recorder:
+    """Everything a render reports through its callbacks; `stop_after` progress reports asks it to stop (Ctrl-C)."""
+
+    def __init__(self, stop_after: int | None = None):
+        self.images, self.checkpoints, self.results, self.progress = [], [], [], []
+        self.stop_after = stop_after
+
+    def callbacks(self):
+        from generator.loop import Callbacks
+
+        return Callbacks(on_progress=self.progress.append, on_checkpoint=lambda t, c: self.checkpoints.append((t, c)),
+                         on_image=lambda t, k, i, img: self.images.append((t, k, i, px(img))),
+                         on_result=self.results.append,
+                         should_stop=lambda: self.stop_after is not None and len(self.progress) >= self.stop_after)
+
+
 def sketch(size: int = 64) -> Image.Image:
     """A deterministic stand-in for the Jax sketch: a gradient with a dark square."""
     y, x = np.mgrid[0:size, 0:size]

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from generator.autostop import CONVERGED, AutoStop
-from generator.candidates import Judge, judge_choice, render
-from generator.loop import Callbacks, Interrupted, Renderer, TokenJob
-from generator.settings import RenderSettings, VideoSettings
+from generator.candidates import render
+from generator.loop import Interrupted, Renderer, TokenJob
+from generator.settings import RenderSettings
+from tests.fixtures_generator import Recorder, px
 
 # The tiny pair's picture moves at step 0.5: its scores rise, then wander within the tolerance.
 S = RenderSettings(models="tiny", init_image=None, size=(32, 32), iterations="auto", max_iterations=40, cutn=4,
@@ -21,30 +22,9 @@ S = RenderSettings(models="tiny", init_image=None, size=(32, 32), iterations="au
 JOBS = (("a red robot", 5), ("a blue dog", 6))
 
 
-def px(img):
-    return np.asarray(img).astype(np.int16)
-
-
 def jobs(s=S, checkpoints=None):
     checkpoints = checkpoints or {}
     return [TokenJob(i + 1, p, seed, s, checkpoint=checkpoints.get(i + 1)) for i, (p, seed) in enumerate(JOBS)]
-
-
-@pytest.fixture(scope="module")
-def judge(tiny_models):
-    return Judge(tiny_models.clip, judge_choice("tiny", None).label, tiny_models.device)
-
-
-class Recorder:
-    def __init__(self, stop_after: int | None = None):
-        self.images, self.checkpoints, self.results, self.progress = [], [], [], []
-        self.stop_after = stop_after
-
-    def callbacks(self) -> Callbacks:
-        return Callbacks(on_progress=self.progress.append, on_checkpoint=lambda t, c: self.checkpoints.append((t, c)),
-                         on_image=lambda t, k, i, img: self.images.append((t, k, i, px(img))),
-                         on_result=self.results.append,
-                         should_stop=lambda: self.stop_after is not None and len(self.progress) >= self.stop_after)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from PIL import Image
 from buildfiles.errors import UserError
 from generator.candidates import (
     CANDIDATES_FORMAT,
-    Judge,
     candidate_seed,
     halving_schedule,
     judge_choice,
@@ -15,15 +14,12 @@ from generator.candidates import (
     render as best_of_render,
     schedule_cost,
 )
-from generator.loop import Callbacks, Interrupted, Renderer, TokenJob
+from generator.loop import Interrupted, Renderer, TokenJob
 from generator.settings import RenderSettings
+from tests.fixtures_generator import Recorder, px
 
 S = RenderSettings(models="tiny", init_image=None, size=(32, 32), iterations=16, cutn=4, augments=("flip", "affine"),
                    snapshots=(8, 16), checkpoint_every=4, candidates=4)
-
-
-def px(img):
-    return np.asarray(img).astype(np.int16)
 
 
 # ---- pure parts ---------------------------------------------------------------------------
@@ -83,23 +79,6 @@ def test_candidates_setting_is_left_out_of_plans_when_one():
 
 
 # ---- on the tiny models --------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def judge(tiny_models):
-    return Judge(tiny_models.clip, judge_choice("tiny", None).label, tiny_models.device)
-
-
-class Recorder:
-    def __init__(self, stop_after: int | None = None):
-        self.images, self.checkpoints, self.results, self.progress = [], [], [], []
-        self.stop_after = stop_after
-
-    def callbacks(self) -> Callbacks:
-        return Callbacks(on_progress=self.progress.append, on_checkpoint=lambda t, c: self.checkpoints.append((t, c)),
-                         on_image=lambda t, k, i, img: self.images.append((t, k, i, px(img))),
-                         on_result=self.results.append,
-                         should_stop=lambda: self.stop_after is not None and len(self.progress) >= self.stop_after)
-
 
 @pytest.fixture(scope="module")
 def best_of_4(tiny_models, judge):

@@ -6,13 +6,9 @@ import torch
 
 from generator.loop import Callbacks, ImagePrompt, Interrupted, Renderer, TokenJob, latent_size, make_batches
 from generator.settings import RenderSettings, VideoSettings
-from tests.fixtures_generator import sketch
+from tests.fixtures_generator import px, sketch
 
 S = RenderSettings(models="tiny", init_image=None, size=(32, 32), iterations=6, cutn=4, augments=("flip", "affine"))
-
-
-def px(img):
-    return np.asarray(img).astype(np.int16)
 
 
 def render_one(models, job):
