@@ -191,6 +191,15 @@ def open_session(build_dir: Path, *, network: str | None, rpc_url: str | None, k
     return Opened(s, inputs, node, len(s.chain.txs), s.chain, notes)
 
 
+def open_after_deploy(build_dir: Path, *, network: str | None, rpc_url: str | None, keystore: Path | None,
+                      allow_mainnet: bool, receipt_timeout: float | None, say: Callable[[str], None]) -> Opened:
+    """The session of an owner's call on a contract already deployed (reveal, withdraw): the build's renders and
+    pins were judged when it was deployed, so test renders and unpinned files are not refused again here."""
+    return open_session(build_dir, network=network, rpc_url=rpc_url, keystore=keystore, allow_mainnet=allow_mainnet,
+                        overrides=Overrides(test_renders=True, unpinned=True), receipt_timeout=receipt_timeout, say=say,
+                        check_files=False)
+
+
 def start_recording(s) -> None:
     """A chain new to mint.json goes into it before the first transaction (mint's Session may hold it in memory)."""
     if hasattr(s, "start_recording"):
@@ -401,9 +410,8 @@ def reveal_build(build_dir: Path, *, network: str | None = None, rpc_url: str | 
 
     build_dir = Path(build_dir)
     say = log or (lambda _m: None)
-    o = open_session(build_dir, network=network, rpc_url=rpc_url, keystore=keystore, allow_mainnet=allow_mainnet,
-                     overrides=Overrides(test_renders=True, unpinned=True), receipt_timeout=receipt_timeout, say=say,
-                     check_files=False)
+    o = open_after_deploy(build_dir, network=network, rpc_url=rpc_url, keystore=keystore, allow_mainnet=allow_mainnet,
+                          receipt_timeout=receipt_timeout, say=say)
     s = o.s
     try:
         contract = recorded_contract(o, "reveal")
@@ -481,9 +489,8 @@ def withdraw_build(build_dir: Path, *, network: str | None = None, rpc_url: str 
 
     build_dir = Path(build_dir)
     say = log or (lambda _m: None)
-    o = open_session(build_dir, network=network, rpc_url=rpc_url, keystore=keystore, allow_mainnet=allow_mainnet,
-                     overrides=Overrides(test_renders=True, unpinned=True), receipt_timeout=receipt_timeout, say=say,
-                     check_files=False)
+    o = open_after_deploy(build_dir, network=network, rpc_url=rpc_url, keystore=keystore, allow_mainnet=allow_mainnet,
+                          receipt_timeout=receipt_timeout, say=say)
     s = o.s
     try:
         contract = recorded_contract(o, "withdraw")
