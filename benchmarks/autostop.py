@@ -184,12 +184,11 @@ def main(argv=None) -> int:
                        + [(a.fixed, f_score[tid])])
 
     def read_off(tid: int, r: autostop.AutoStop) -> tuple[int, float]:
-        """Where the rule stops on the fixed run's curve (capped at `top`), and the score there."""
+        """Where the rule stops on the fixed run's curve (capped at `top`), and the score of the picture it keeps
+        (the best judged so far)."""
         cv = [(it, s) for it, s in curves[tid] if it <= top]
-        for k in range(len(cv)):
-            if autostop.converged([s for _, s in cv[: k + 1]], r):
-                return cv[k]
-        return cv[-1]
+        k = next((k for k in range(len(cv)) if autostop.converged([s for _, s in cv[: k + 1]], r)), len(cv) - 1)
+        return cv[k][0], max(s for _, s in cv[: k + 1])
 
     tab = Table(title=f"per token: fixed {a.fixed} vs auto (judge scores: cosine, the final 8-bit picture)")
     for c in ("token", "prompt", "fixed its", "fixed score", "best on the curve (it)", "auto its", "why", "auto score",
@@ -215,10 +214,15 @@ def main(argv=None) -> int:
         tot.add_column(c, justify="right")
     tot.add_row(f"fixed {a.fixed}", str(f_its), f"{f_mean:.4f}", f"{fixed_s:.0f}")
     tot.add_row(f"auto ≤ {top}", str(a_its), f"{a_mean:.4f}", f"{auto_s:.0f}")
+    # auto keeps its best judged picture: picking the best of noisy scores flatters it, so also show what
+    # the fixed run would score had it kept the best picture on its own curve (no fewer iterations)
+    best_mean = sum(max(s for _, s in curves[tid]) for tid in prompts) / len(prompts)
+    tot.add_row(f"fixed {a.fixed}, its best judged picture", str(f_its), f"{best_mean:.4f}", "-")
     con.print(tot)
     met = ratio >= 2 and delta >= -0.02
     con.print(f"auto: {ratio:.2f}× fewer iterations, mean judge score {100 * delta:+.2f} % (worst token {100 * worst:+.2f} %) "
-              f"-> goal (≥2×, within 2 %): {'met' if met else 'NOT met'}", highlight=False)
+              f"-> goal (≥2×, within 2 %): {'met' if met else 'NOT met'}; against the fixed run's best judged "
+              f"pictures {100 * (a_mean / best_mean - 1):+.2f} %", highlight=False)
 
     # other rules on the same curves (read off, not painted)
     alt = Table(title="other windows / tolerances, read off the fixed run's curves (every "

@@ -11,6 +11,11 @@ first judgement where the best of the last `window` scores is no more than `tole
 the best score before them: `window` judgements in a row brought nothing worth painting on for.
 The earliest stop is therefore at iteration every × (window + 1); `max_iterations` bounds the rest.
 
+A stopped token keeps the picture of its best judgement (or its last picture, when that scores
+higher), not merely the one it stopped on: the judge's score of a picture wanders by a few
+hundredths from one judgement to the next (measured on the demo pair), so the picture at the stop
+is often a little worse than one the window just went past, and that one is already paid for.
+
 The score is a cosine similarity (about 0.2–0.4 for a good match), so `tolerance` is in those
 units: 0.002 is 0.5–1 % of a typical score. Everything here is pure (scores in, a decision out);
 the loop's side is generator/candidates.py (`advance_judged`), the record's renders/{id}.json
@@ -67,6 +72,15 @@ def stop_reason(scores: Sequence[float], iteration: int, max_iterations: int, ru
     return None
 
 
+def best_judgement(scores: Sequence[float]) -> int | None:
+    """Index of the best finite score (the first of equals), or None when there is none."""
+    best = None
+    for i, s in enumerate(scores):
+        if math.isfinite(s) and (best is None or s > scores[best]):
+            best = i
+    return best
+
+
 def judged_at(iteration: int, rule: AutoStop) -> int:
     """How many judgements a token has at `iteration` (one at every multiple of `every`, none at 0)."""
     return iteration // rule.every
@@ -82,14 +96,16 @@ class Stopped:
     """Where and why an auto-stopped token ended: renders/{id}.json's `auto_stop`."""
 
     reason: str                  # CONVERGED or MAX_ITERATIONS
-    iteration: int               # the token's last iteration: its picture is z at this point
-    score: float                 # the judge's score of the final picture
+    iteration: int               # the token's last iteration
+    score: float                 # the judge's score of the picture kept
     scores: tuple[float, ...]    # the judgements, one every `every` iterations
     judge: str                   # the judge's label
+    kept: int | None = None      # the iteration whose picture is kept (its best judgement's, or `iteration`)
 
     def to_dict(self) -> dict[str, Any]:
         def r(s: float):
             return round(s, SCORE_DECIMALS) if math.isfinite(s) else None
 
         return {"reason": self.reason, "iteration": self.iteration, "score": r(self.score),
-                "scores": [r(s) for s in self.scores], "judge": self.judge}
+                "scores": [r(s) for s in self.scores], "judge": self.judge,
+                "kept": self.iteration if self.kept is None else self.kept}

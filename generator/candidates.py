@@ -189,6 +189,8 @@ def judge_due(renderer, judge: Judge, states: Sequence) -> None:
             # one token at a time: a batched decode would round differently with the batch's make-up,
             # and a resumed token (alone, or in another batch) must see the very same scores
             st.scores.append(judge.score(renderer.current_images([st]), [st.job.prompt])[0])
+            if autostop.best_judgement(st.scores) == len(st.scores) - 1:
+                st.best_z = st.z.detach().clone()
 
 
 def advance_judged(renderer, judge: Judge, states: Sequence, until: int, cb, on_converged=None) -> list:
@@ -219,10 +221,25 @@ def final_score(renderer, judge: Judge, st) -> float:
     return judge.score(renderer.current_images([st]), [st.job.prompt])[0]
 
 
+def keep_best(renderer, judge: Judge, st) -> float:
+    """A stopped token takes back the picture of its best judgement when that beats its last picture
+    (z restored, st.kept set to its iteration); returns the kept picture's score."""
+    last = final_score(renderer, judge, st)
+    best = autostop.best_judgement(st.scores)
+    if st.kept is None:
+        st.kept = st.iteration
+        if best is not None and st.best_z is not None and st.scores[best] > last:
+            with torch.no_grad():
+                st.z.copy_(st.best_z)
+            st.kept = (best + 1) * st.job.settings.auto_stop.every
+    return st.scores[best] if st.kept != st.iteration else last
+
+
 def stopped(st, score: float, judge: Judge) -> autostop.Stopped:
     s = st.job.settings
     reason = autostop.stop_reason(st.scores, st.iteration, s.iterations, s.auto_stop)
-    return autostop.Stopped(reason or autostop.MAX_ITERATIONS, st.iteration, score, tuple(st.scores), judge.label)
+    return autostop.Stopped(reason or autostop.MAX_ITERATIONS, st.iteration, score, tuple(st.scores), judge.label,
+                            st.iteration if st.kept is None else st.kept)
 
 
 def render_autostop(renderer, judge: Judge, jobs: Sequence, cb) -> list:
@@ -237,7 +254,7 @@ def render_autostop(renderer, judge: Judge, jobs: Sequence, cb) -> list:
 
     def done(sts: list) -> None:
         for st in sts:
-            score = final_score(renderer, judge, st)
+            score = keep_best(renderer, judge, st)
             r = renderer.finish([st], Callbacks(on_image=cb.on_image))[0]
             r = replace(r, stopped=stopped(st, score, judge))
             cb.on_result(r)
@@ -413,6 +430,9 @@ def render_candidates(renderer, judge: Judge, jobs: Sequence, cb) -> list:
             # Score every live candidate at the stage's end, keep the better ones.
             for t in staged:
                 alive = [c for c in t.cands if c.alive]
+                if s.auto_stop and j == len(schedule) - 1:  # each ranked by the picture it would keep
+                    for c in alive:
+                        keep_best(renderer, judge, c.state)
                 images = renderer.current_images([c.state for c in alive])
                 scores = judge.score(images, [t.job.prompt] * len(alive))
                 for c, sc, img in zip(alive, scores, images):

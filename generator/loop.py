@@ -23,7 +23,6 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
@@ -175,6 +174,8 @@ class TokenState:
     prompt: str = ""     # the prompt in force (story mode changes it); its embeddings lead `targets`
     n_text: int = 0      # how many of `targets` come from `prompt`
     scores: list[float] = field(default_factory=list)  # iterations: auto: the judge's, every auto_stop.every iterations
+    best_z: Tensor | None = None  # iterations: auto: z at the best of `scores` (the picture a stopped token keeps)
+    kept: int | None = None       # iterations: auto: the iteration whose picture z now holds, once stopped
 
     def seconds(self, batch_size: int) -> float:
         """This token's share of the batch's wall time, plus earlier runs'."""
@@ -195,6 +196,7 @@ class TokenState:
             "threads": cpu_threads(self.z.device),
             # iterations: auto decides on every score so far: a resumed token stops where it would have
             **({"scores": list(self.scores)} if self.job.settings.auto_stop else {}),
+            **({"best_z": self.best_z.detach().cpu().clone()} if self.best_z is not None else {}),
         }
 
 
@@ -377,6 +379,8 @@ class Renderer:
             if ck.get("z_init") is not None:
                 st.z_init = ck["z_init"].to(self.device)
             st.scores = [float(x) for x in ck.get("scores", ())]
+            if ck.get("best_z") is not None:
+                st.best_z = ck["best_z"].to(self.device)
         self._story(st)
         return st
 

@@ -10,7 +10,8 @@ import pytest
 
 from buildfiles.errors import UserError
 from collection.plan.manifest import load_manifest
-from generator.autostop import CONVERGED, MAX_ITERATIONS, AutoStop, Stopped, converged, next_judgement, stop_reason
+from generator.autostop import (CONVERGED, MAX_ITERATIONS, AutoStop, Stopped, best_judgement, converged, next_judgement,
+                                stop_reason)
 from generator.settings import RenderSettings, merge_render, plan_settings
 from tests.test_manifest_errors import GOOD
 
@@ -52,7 +53,15 @@ def test_reasons_and_judgement_points():
 
 def test_stopped_record_rounds_and_writes_null_for_nan():
     d = Stopped(CONVERGED, 60, 0.123456789, (0.1, float("nan")), "judge").to_dict()
-    assert d == {"reason": "converged", "iteration": 60, "score": 0.123457, "scores": [0.1, None], "judge": "judge"}
+    assert d == {"reason": "converged", "iteration": 60, "score": 0.123457, "scores": [0.1, None], "judge": "judge",
+                 "kept": 60}
+    assert Stopped(CONVERGED, 60, 0.1, (0.1, 0.05), "judge", kept=10).to_dict()["kept"] == 10
+
+
+def test_the_best_judgement_is_the_first_of_the_highest_finite_scores():
+    assert best_judgement([0.1, 0.3, float("nan"), 0.3, 0.2]) == 1
+    assert best_judgement([float("nan"), float("-inf")]) is None and best_judgement([]) is None
+    assert best_judgement([float("nan"), 0.0]) == 1
 
 
 # ---- settings: one typed form ------------------------------------------------------------------

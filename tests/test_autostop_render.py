@@ -41,12 +41,14 @@ def test_tokens_stop_before_max_iterations_at_their_own_iteration_and_say_why(fu
     assert all(r.stopped.iteration == r.iterations < S.iterations for r in res.values()), stops
     assert stops[1] != stops[2]  # the batch went on without the one that stopped first
     for r in res.values():
-        # one judgement every 2 iterations, the final picture's score the last one, the judge named
-        assert len(r.stopped.scores) == r.iterations // 2 and r.stopped.score == r.stopped.scores[-1]
+        # one judgement every 2 iterations; the picture kept is the best judged one, its score the best; the judge named
+        assert len(r.stopped.scores) == r.iterations // 2 and r.stopped.score == max(r.stopped.scores)
+        assert r.stopped.kept == 2 * (r.stopped.scores.index(max(r.stopped.scores)) + 1)
         assert r.stopped.judge == judge.label
         w = S.auto_stop.window
         assert max(r.stopped.scores[-w:]) <= max(r.stopped.scores[:-w]) + S.auto_stop.tolerance
         assert max(r.stopped.scores[-w - 1 : -1]) > max(r.stopped.scores[: -w - 1]) + S.auto_stop.tolerance  # not sooner
+    assert any(r.stopped.kept < r.iterations for r in res.values())  # an earlier picture was taken back
     # the token that stopped first was finished (its result out) while the other still painted
     first = min(res, key=lambda i: res[i].iterations)
     assert rec.results[0].id == first
@@ -77,12 +79,19 @@ def test_resumed_tokens_stop_at_the_same_iteration_with_the_same_pixels(tiny_mod
 
 def test_snapshots_after_the_stop_are_skipped_and_the_video_ends_on_the_final_picture(tiny_models, judge, full):
     res, _ = full
-    stop = res[1].iterations
-    s = RenderSettings.from_dict({**S.to_dict(), "batch_size": 1, "snapshots": [4, stop, 30], "video": {"every": 4, "fps": 4}})
+    stop, kept = res[1].iterations, res[1].stopped.kept
+    assert kept < stop
+    s = RenderSettings.from_dict({**S.to_dict(), "batch_size": 1, "snapshots": [kept, stop, 30],
+                                  "video": {"every": 4, "fps": 4}})
     rec = Recorder()
     r = render(Renderer(tiny_models), jobs(s)[:1], rec.callbacks(), judge=judge)[0]
     assert r.iterations == stop and np.array_equal(px(r.image), px(res[1].image))
-    assert [i for _, k, i, _ in rec.images if k == "snapshot"] == [4, stop]  # 30 never came
+    snaps = {i: img for _, k, i, img in rec.images if k == "snapshot"}
+    assert list(snaps) == [kept, stop]  # 30 never came
+    # the final picture is the best judged one, taken back (the one it stopped on scored less), and the
+    # snapshot asked at the stop shows the picture the token ends with
+    assert max(r.stopped.scores) > r.stopped.scores[-1]
+    assert np.array_equal(snaps[kept], px(r.image)) and np.array_equal(snaps[stop], px(r.image))
     frames = [i for _, k, i, _ in rec.images if k == "frame"]
     assert frames == sorted({*range(0, stop, 4), stop})  # the last frame is the final picture
     assert np.array_equal(rec.images[-1][3], px(r.image))
@@ -130,7 +139,7 @@ def test_a_build_records_where_and_why_each_token_stopped(make_build):
     for t in (1, 2):
         rec = json.loads((build / "renders" / f"{t}.json").read_text())
         a = rec["auto_stop"]
-        assert a["reason"] == "converged" and a["iteration"] == rec["iterations"] < 40
+        assert a["reason"] == "converged" and a["iteration"] == rec["iterations"] < 40 and a["kept"] <= a["iteration"]
         assert len(a["scores"]) == a["iteration"] // 2 and "guide's own CLIP" in a["judge"]
         assert not (build / "checkpoints" / f"{t}.pt").exists()
 

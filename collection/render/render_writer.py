@@ -83,7 +83,7 @@ class TokenWork:
 
 THREADS_KEY = "threads"  # render record key: the CPU thread count the picture was painted with
 LEVERS_KEY = "levers"    # render record key: the speed levers it was painted with (absent: the default)
-AUTO_STOP_KEY = "auto_stop"  # render record key: {reason, iteration, score, scores, judge} (generator.autostop.Stopped)
+AUTO_STOP_KEY = "auto_stop"  # render record key: {reason, iteration, score, scores, judge, kept} (generator.autostop.Stopped)
 
 
 def checkpoint_rel(token_id: int) -> str:
