@@ -219,7 +219,8 @@ def pair_from(folder: Path):
 
 
 def render(models, ts: list[Trial], iterations: int, early: int, *, cutn: int = 16, init_weight: float = INIT_WEIGHT,
-           prompts: list[str] | None = None, batch: int = 20) -> tuple[list[Image.Image], list[Image.Image]]:
+           prompts: list[str] | None = None, image_prompts: list[tuple] | None = None,
+           batch: int = 20) -> tuple[list[Image.Image], list[Image.Image]]:
     """(early pictures, final pictures) of every trial, rendered in batches (a token's picture does not depend on its batch)."""
     from generator.loop import Callbacks, Renderer, TokenJob
     from generator.models import load_models
@@ -229,7 +230,9 @@ def render(models, ts: list[Trial], iterations: int, early: int, *, cutn: int = 
     s = RenderSettings(models=name, size=(SIZE, SIZE), iterations=iterations, cutn=cutn, init_weight=init_weight,
                        snapshots=(early,), checkpoint_every=10**6, batch_size=batch)
     prompts = prompts or [t.prompt for t in ts]
-    jobs = [TokenJob(i, p, t.seed, s, init_image=start(t.seed)) for i, (t, p) in enumerate(zip(ts, prompts))]
+    ips = image_prompts or [()] * len(ts)
+    jobs = [TokenJob(i, p, t.seed, s, init_image=start(t.seed), image_prompts=ip)
+            for i, (t, p, ip) in enumerate(zip(ts, prompts, ips))]
     snaps: dict[int, Image.Image] = {}
     cb = Callbacks(on_image=lambda tid, kind, it, img: snaps.__setitem__(tid, img) if kind == "snapshot" else None)
     loaded = load_models(models, "cpu") if isinstance(models, str) else models
@@ -268,6 +271,34 @@ def measure(ts: list[Trial], images: list[Image.Image], judge, centroids: Settin
         judge_mean=float(np.mean(judge_scores(judge, images, [a.prompt for a in asked]))), n=len(images))
 
 
+# ---- image prompts ---------------------------------------------------------------------------------
+
+IMAGE_PROMPT_TEXT = "a robot"  # names no setting: where the background goes is the image prompt's doing
+
+
+def setting_picture(t: Trial) -> Image.Image:
+    """The trial's image prompt: a world picture of its setting, another robot (a flat one of a colour drawn
+    from the seed) standing in it, so that only the setting is shared with the render."""
+    rng = random.Random(t.seed)
+    sc = replace(world.sample_scene(rng), setting=t.setting, style="flat", colour=rng.choice(list(world.COLOURS)))
+    return world.draw(sc, SIZE)
+
+
+def render_image_prompts(models, ts: list[Trial], iterations: int, *, cutn: int = 16) -> list[Image.Image]:
+    """Each trial painted as IMAGE_PROMPT_TEXT with its setting picture as an image prompt (weight 1)."""
+    from generator.loop import ImagePrompt
+
+    _, final = render(models, ts, iterations, iterations, cutn=cutn, prompts=[IMAGE_PROMPT_TEXT] * len(ts),
+                      image_prompts=[(ImagePrompt(setting_picture(t)),) for t in ts])
+    return final
+
+
+def settings_followed(ts: list[Trial], images: list[Image.Image], centroids: SettingCentroids,
+                      asked: list[Trial] | None = None) -> int:
+    """How many pictures' backgrounds read as the setting of their image prompt (or of `asked`'s)."""
+    return sum(centroids.predict(i) == a.setting for i, a in zip(images, asked or ts))
+
+
 def shifted(ts: list[Trial]) -> list[Trial]:
     """The wrong prompt of each trial: every word moved one along its list (never the asked one)."""
     nxt = lambda xs, x: xs[(xs.index(x) + 1) % len(xs)]  # noqa: E731
@@ -286,14 +317,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save", type=Path, metavar="DIR", help="write every picture there (early_N.png, final_N.png)")
     p.add_argument("--judge", type=Path, metavar="DIR", help="the judge trained into DIR instead of the installed one")
     p.add_argument("--load", type=Path, metavar="DIR", help="measure the pictures --save wrote there instead of rendering")
+    p.add_argument("--image-prompts", action="store_true",
+                   help=f"instead: paint '{IMAGE_PROMPT_TEXT}' with a picture of the trial's setting as image prompt "
+                        "for --iterations, and count the backgrounds that take that setting")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     ts = trials(a.trials)
+    models = pair_from(a.pair) if a.pair else a.models
+    if a.image_prompts:
+        t0 = time.perf_counter()
+        final = render_image_prompts(models, ts, a.iterations, cutn=a.cutn)
+        cents = SettingCentroids.from_world()
+        print(f"{a.models}: {len(ts)} trials of '{IMAGE_PROMPT_TEXT}' + a setting picture, {a.iterations} iterations, "
+              f"rendered in {time.perf_counter() - t0:.0f} s")
+        print(f"  background takes the image prompt's setting: {settings_followed(ts, final, cents)}/{len(ts)}; "
+              f"a wrong setting: {settings_followed(ts, final, cents, shifted(ts))}/{len(ts)}")
+        if a.save:
+            a.save.mkdir(parents=True, exist_ok=True)
+            for i, f in enumerate(final):
+                f.save(a.save / f"image_prompt_{i}.png")
+        return 0
     if a.load:
         early, final = ([Image.open(a.load / f"{k}_{i}.png").convert("RGB") for i in range(len(ts))] for k in ("early", "final"))
     else:
         t0 = time.perf_counter()
-        early, final = render(pair_from(a.pair) if a.pair else a.models, ts, a.iterations, a.early, cutn=a.cutn)
+        early, final = render(models, ts, a.iterations, a.early, cutn=a.cutn)
         print(f"{a.models}: {len(ts)} trials at {SIZE}², cutn {a.cutn}, init_weight {INIT_WEIGHT}, "
               f"rendered in {time.perf_counter() - t0:.0f} s")
     if a.save:
