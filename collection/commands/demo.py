@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 # `make demo` is a new user's first look, so its draft is sized to finish the whole pipeline in about
-# three minutes on a busy 2-core CPU (README "Measured"): the demo pair at 128 px, where Jax stays
+# two minutes on a quiet 2-core CPU, three on a busy one (README "Measured"): the demo pair at 128 px, where Jax stays
 # recognisable, but 20 iterations and 8 cutouts instead of `build --draft`'s 60 and 16
 # (collection/plan/draft.py). The VQGAN's decode at 128 px is most of an iteration, so the
 # iterations are the lever; the colours have turned by then (the README's picture is this draft).
