@@ -219,6 +219,7 @@ def pair_from(folder: Path):
 
 
 def render(models, ts: list[Trial], iterations: int, early: int, *, cutn: int = 16, init_weight: float = INIT_WEIGHT,
+           cut_pow: float = 1.0,
            prompts: list[str] | None = None, image_prompts: list[tuple] | None = None,
            batch: int = 20) -> tuple[list[Image.Image], list[Image.Image]]:
     """(early pictures, final pictures) of every trial, rendered in batches (a token's picture does not depend on its batch)."""
@@ -228,7 +229,7 @@ def render(models, ts: list[Trial], iterations: int, early: int, *, cutn: int = 
 
     name = models if isinstance(models, str) else models.name
     s = RenderSettings(models=name, size=(SIZE, SIZE), iterations=iterations, cutn=cutn, init_weight=init_weight,
-                       snapshots=(early,), checkpoint_every=10**6, batch_size=batch)
+                       snapshots=(early,), checkpoint_every=10**6, batch_size=batch, cut_pow=cut_pow)
     prompts = prompts or [t.prompt for t in ts]
     ips = image_prompts or [()] * len(ts)
     jobs = [TokenJob(i, p, t.seed, s, init_image=start(t.seed), image_prompts=ip)
@@ -312,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trials", type=int, default=20)
     p.add_argument("--cutn", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--cut-pow", type=float, default=1.0, help="render.cut_pow (below 1: cutouts nearer the whole picture)")
     p.add_argument("--models", default="demo", help="demo (the installed pair) or tiny (the negative control)")
     p.add_argument("--pair", type=Path, metavar="DIR", help="a demo pair trained into DIR instead (its sha256.json checked)")
     p.add_argument("--save", type=Path, metavar="DIR", help="write every picture there (early_N.png, final_N.png)")
@@ -341,8 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         early, final = ([Image.open(a.load / f"{k}_{i}.png").convert("RGB") for i in range(len(ts))] for k in ("early", "final"))
     else:
         t0 = time.perf_counter()
-        early, final = render(models, ts, a.iterations, a.early, cutn=a.cutn)
-        print(f"{a.models}: {len(ts)} trials at {SIZE}², cutn {a.cutn}, init_weight {INIT_WEIGHT}, "
+        early, final = render(models, ts, a.iterations, a.early, cutn=a.cutn, cut_pow=a.cut_pow)
+        print(f"{a.models}: {len(ts)} trials at {SIZE}², cutn {a.cutn}, cut_pow {a.cut_pow}, init_weight {INIT_WEIGHT}, "
               f"rendered in {time.perf_counter() - t0:.0f} s")
     if a.save:
         a.save.mkdir(parents=True, exist_ok=True)
