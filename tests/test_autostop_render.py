@@ -126,7 +126,7 @@ def replace_candidates(s, k):
     return RenderSettings.from_dict({**s.to_dict(), "candidates": k})
 
 
-def test_a_build_records_where_and_why_each_token_stopped(make_build):
+def test_a_build_records_where_and_why_each_token_stopped(make_build, tmp_path, capsys):
     from collection.render.render_step import render_build
 
     build = make_build(render={**{k: v for k, v in S.to_dict().items() if k not in ("models", "init_image")},
@@ -134,14 +134,22 @@ def test_a_build_records_where_and_why_each_token_stopped(make_build):
                        tokens=[{"prompt": p, "seed": seed} for p, seed in JOBS])
     plan = json.loads((build / "plan.json").read_text())
     assert plan["render"]["iterations"] == "auto" and plan["render"]["max_iterations"] == 40
-    rep = render_build(build, progress=False)
+    log = tmp_path / "events.jsonl"
+    rep = render_build(build, progress=False, log_json=log)
     assert rep.rendered == [1, 2]
+    events = {e["id"]: e for e in map(json.loads, log.read_text().splitlines()) if e["event"] == "token_stopped"}
+    out = capsys.readouterr().out + capsys.readouterr().err
     for t in (1, 2):
         rec = json.loads((build / "renders" / f"{t}.json").read_text())
         a = rec["auto_stop"]
         assert a["reason"] == "converged" and a["iteration"] == rec["iterations"] < 40 and a["kept"] <= a["iteration"]
         assert len(a["scores"]) == a["iteration"] // 2 and "guide's own CLIP" in a["judge"]
         assert not (build / "checkpoints" / f"{t}.pt").exists()
+        # the progress says it too: a JSON event with the record's fields, and a plain line
+        assert {k: events[t][k] for k in a} == a
+        keeps = "its last picture" if a["kept"] == a["iteration"] else f"the picture of iteration {a['kept']}"
+        assert (f"token {t} stopped at iteration {a['iteration']} (its judge score stopped improving); keeps {keeps}"
+                in out), out
 
 
 def test_paint_iterations_auto(tmp_path, roboz_home):

@@ -154,6 +154,12 @@ class RenderProgress:
             for v in self.views:
                 v.candidates_judged(token_id, candidates, winner, judge)
 
+    def token_stopped(self, token_id: int, stopped: dict) -> None:
+        """iterations: auto: renders/{id}.json's `auto_stop` (where and why it stopped, which picture it keeps)."""
+        with self.lock:
+            for v in self.views:
+                v.token_stopped(token_id, stopped)
+
     def token_failed(self, token_id: int, error: str) -> None:
         with self.lock:
             self.failed += 1
@@ -180,6 +186,7 @@ class View:
     # best-of-K: the seeds a token tries (at its start), then every candidate's score and the winner
     def candidates_planned(self, token_id, seeds) -> None: ...
     def candidates_judged(self, token_id, candidates, winner, judge) -> None: ...
+    def token_stopped(self, token_id, stopped: dict) -> None: ...
     def progress_line(self, snap: Snapshot) -> None: ...
     def end(self, rendered: int, skipped: int, failed: int, seconds: float) -> None: ...
 
@@ -224,6 +231,14 @@ class PlainView(View):
             return f"{c['seed']} {score}" + (" (winner)" if c["seed"] == winner else f" (dropped at {c.get('stop_iteration')})")
         self._print(f"token {token_id} candidates judged by {judge}: {', '.join(one(c) for c in candidates)}; "
                     f"winner seed {winner}")
+
+    def token_stopped(self, token_id, stopped):
+        why = "its judge score stopped improving" if stopped["reason"] == "converged" else "max_iterations reached"
+        score = "n/a" if stopped.get("score") is None else f"{stopped['score']:.4f}"
+        kept = stopped.get("kept", stopped["iteration"])
+        keeps = "its last picture" if kept == stopped["iteration"] else f"the picture of iteration {kept}"
+        self._print(f"token {token_id} stopped at iteration {stopped['iteration']} ({why}); keeps {keeps}, "
+                    f"judge score {score}")
 
     def progress_line(self, snap):
         self._print(f"progress: {snap.done}/{snap.total} tokens, {snap.iterations_done}/{snap.iterations_total} iterations, "
@@ -273,6 +288,9 @@ class JsonView(View):
 
     def candidates_judged(self, token_id, candidates, winner, judge):
         self._write("token_judged", id=token_id, candidates=list(candidates), winner=winner, judge=judge)
+
+    def token_stopped(self, token_id, stopped):
+        self._write("token_stopped", id=token_id, **stopped)
 
     def progress_line(self, snap):
         d = asdict(snap)

@@ -34,7 +34,8 @@ from buildfiles.records import RecordError, image_matches, image_path, read_reco
 from buildfiles.rerolls import effective_plan
 from collection.render.render_events import (BatchFailed, BatchStarted, Checkpoint, Event, Executor, Finished, ImageOut,
                                       Progress, batch_start)
-from collection.render.render_writer import BuildWriter, TokenWork, clear_partial_writes, load_checkpoint, make_job, warn
+from collection.render.render_writer import (AUTO_STOP_KEY, BuildWriter, TokenWork, clear_partial_writes, load_checkpoint,
+                                             make_job, warn)
 
 if TYPE_CHECKING:
     from generator.settings import RenderSettings
@@ -301,6 +302,8 @@ class _Driver:
             rec = w.finished(r)
             if getattr(r, "candidates", ()):  # best-of-K: every candidate's seed and score, and the winner
                 self.prog.candidates_judged(r.id, list(rec.extra.get("candidates") or ()), rec.seed, r.judge)
+            if rec.extra.get(AUTO_STOP_KEY):
+                self.prog.token_stopped(r.id, rec.extra[AUTO_STOP_KEY])
             self.report.rendered.append(r.id)
             self.prog.finished(r.id, w.seed_of(r), r.seconds, r.final_loss, r.iterations)
         elif isinstance(ev, BatchStarted):
