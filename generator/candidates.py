@@ -238,8 +238,7 @@ def keep_best(renderer, judge: Judge, st) -> float:
 def stopped(st, score: float, judge: Judge) -> autostop.Stopped:
     s = st.job.settings
     reason = autostop.stop_reason(st.scores, st.iteration, s.iterations, s.auto_stop)
-    return autostop.Stopped(reason or autostop.MAX_ITERATIONS, st.iteration, score, tuple(st.scores), judge.label,
-                            st.iteration if st.kept is None else st.kept)
+    return autostop.Stopped(reason or autostop.MAX_ITERATIONS, st.iteration, score, tuple(st.scores), judge.label, st.kept)
 
 
 def render_autostop(renderer, judge: Judge, jobs: Sequence, cb) -> list:

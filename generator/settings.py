@@ -15,7 +15,7 @@ from typing import Annotated, Any, Iterable, Literal
 
 from pydantic import BeforeValidator, Field, Strict
 
-from buildfiles.errors import UserError
+from buildfiles.errors import UserError, strict_type_message
 from generator.autostop import AutoStop, auto_stop_from_data
 from generator.judges import judge_choice
 from generator.registry import DEFAULT_CLIP, DEFAULT_VQGAN, parse_models
@@ -36,13 +36,7 @@ def _check_iterations(v: Any) -> Any:
     if v == AUTO:
         return v
     if isinstance(v, bool) or not isinstance(v, int):
-        # The same reasons as the manifest's other strict numbers give: YAML's booleans and quoted numbers.
-        why = ""
-        if isinstance(v, bool):
-            why = " (YAML reads true/false/yes/no/on/off as a boolean)"
-        elif isinstance(v, str) and v.strip().lstrip("+-").replace(".", "", 1).isdigit():
-            why = " (quoted, so it is text: remove the quotes)"
-        raise ValueError(f"must be a whole number, got {v!r}{why}; or `auto` with max_iterations beside it")
+        raise ValueError(f"{strict_type_message('int_type', v)}; or `auto` with max_iterations beside it")
     if not 0 < v <= 1_000_000:
         raise ValueError(f"must be from 1 to 1000000 (or `auto`), got {v}")
     return v

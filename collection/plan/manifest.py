@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
-from buildfiles.errors import UserError
+from buildfiles.errors import STRICT_TYPES, UserError, strict_type_message
 from collection.plan.inputs import project_file
 from collection.plan.sale import KNOWN_KEYS as SALE_KEYS, SaleSpec, validate_sale
 from collection.plan.plantypes import (Category, Exclusion, ExclusionIndex, Radix, Special, TraitValue, count_combinations,
@@ -409,21 +409,6 @@ def _add_pydantic_errors(c: _Collector, err: ValidationError, prefix: tuple[Any,
 
 
 _RENDER = TypeAdapter(RenderSettings)
-# Numbers and switches are strict (pydantic Strict): `iterations: true` or `cut_pow: "3"` is a
-# mistake to name, not a 1 or a 3.0 to guess.
-STRICT_TYPES = {"int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
-
-
-def strict_type_message(kind: str, got: Any) -> str:
-    why = ""
-    if isinstance(got, bool):
-        why = " (YAML reads true/false/yes/no/on/off as a boolean)"
-    elif isinstance(got, str) and (_is_number(got.strip()) or got.strip().lower() in ("true", "false")):
-        why = " (quoted, so it is text: remove the quotes)"
-    shown = "" if isinstance(got, (dict, list)) else f", got {got!r}"
-    return f"must be {STRICT_TYPES[kind]}{shown}{why}"
-
-
 MAX_TEXT_PROBLEMS = 20
 
 

@@ -235,8 +235,8 @@ class PlainView(View):
     def token_stopped(self, token_id, stopped):
         why = "its judge score stopped improving" if stopped["reason"] == "converged" else "max_iterations reached"
         score = "n/a" if stopped.get("score") is None else f"{stopped['score']:.4f}"
-        kept = stopped.get("kept", stopped["iteration"])
-        keeps = "its last picture" if kept == stopped["iteration"] else f"the picture of iteration {kept}"
+        keeps = ("its last picture" if stopped["kept"] == stopped["iteration"]
+                 else f"the picture of iteration {stopped['kept']}")
         self._print(f"token {token_id} stopped at iteration {stopped['iteration']} ({why}); keeps {keeps}, "
                     f"judge score {score}")
 
